@@ -1,0 +1,322 @@
+"""The JSON API under /api/: thin endpoints that parse, call one service or selector, and render."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from django.utils.dateparse import parse_datetime
+from llm.client import LLMClient, LLMError
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from api import schemas
+from api.auth import AUTH, RateLimited, check_rate_limit
+from api.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
+from api.status import status_payload
+from approvals.exceptions import ActionError
+from approvals.models import Action, ActionType, Status
+from approvals.roles import is_auditor, is_reviewer
+from approvals.runtime import runtime_get
+from approvals.selectors import action_approvals, action_get_for, pending_actions
+from approvals.services import action_create, action_decide, action_edit
+from audit.selectors import audit_entries
+from skills.selectors import skills_list
+from skills.services import UnknownSkill, skill_set_enabled
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="ActionHub API",
+    version=settings.ACTIONHUB_VERSION,
+    description="Submit agent actions, review held ones, read the audit history.",
+    auth=AUTH,
+    urls_namespace="api",
+)
+
+TERMINAL = {Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.EXPIRED}
+
+
+def _error(request: HttpRequest, status: int, detail: str, errors: Any = None) -> HttpResponse:
+    body: dict[str, Any] = {"detail": detail}
+    if errors:
+        body["errors"] = errors
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {"field": ".".join(str(part) for part in error.get("loc", ())[1:]) or "body", "message": error.get("msg")}
+        for error in exc.errors
+    ]
+    summary = "; ".join(f"{error['field']}: {error['message']}" for error in errors)
+    return _error(request, 400, f"invalid request: {summary}", errors)
+
+
+@api.exception_handler(ActionError)
+def _action_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
+    return _error(request, exc.status_code, exc.detail, exc.errors)
+
+
+@api.exception_handler(Action.DoesNotExist)
+def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return _error(request, 404, "action not found")
+
+
+@api.exception_handler(BadCursor)
+def _bad_cursor(request: HttpRequest, exc: BadCursor) -> HttpResponse:
+    return _error(request, 400, str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _error(request, 400, f"request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = _error(request, 429, f"too many requests; retry in {exc.retry_after}s")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "authentication required: send 'Authorization: Bearer <token>' or log in")
+
+
+def action_payload(action: Action) -> dict[str, Any]:
+    return {
+        "id": action.id,
+        "action_type": action.action_type,
+        "skill_id": action.skill_id,
+        "parameters": action.parameters,
+        "security_level": action.security_level,
+        "classification_reasons": action.classification_reasons,
+        "status": action.status,
+        "requested_by": action.requested_by.get_username(),
+        "created_at": action.created_at,
+        "approved_at": action.approved_at,
+        "completed_at": action.completed_at,
+        "expires_at": action.expires_at,
+        "result": action.result,
+        "error": action.error,
+        "payload_hash": action.payload_hash,
+        "approvals": action_approvals(action),
+        "approvals_required": action.approvals_required,
+        "requires_approval": action.requires_approval,
+        "attempt": action.attempt,
+        "needs_review": action.needs_review,
+    }
+
+
+def _reload(action_id: UUID, user: Any) -> dict[str, Any]:
+    action = action_get_for(action_id=action_id, user=user)
+    assert action is not None
+    return action_payload(action)
+
+
+def _require_reviewer(request: HttpRequest) -> None:
+    if not is_reviewer(request.user):
+        raise HttpError(403, "only reviewers may do this")
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise HttpError(400, f"{name} must be an ISO 8601 date-time")
+    return parsed
+
+
+@api.post("/actions", response={201: schemas.ActionOut}, tags=["actions"])
+def create_action(request: HttpRequest, body: schemas.ActionIn):
+    """Submit an action. Its risk level is decided here, never by the requester."""
+    check_rate_limit(request)
+    action = action_create(
+        user=request.user, action_type=body.action_type, parameters=body.parameters, skill_id=body.skill_id
+    )
+    return 201, _reload(action.id, request.user)
+
+
+@api.get("/actions/pending", response=schemas.ActionPage, tags=["actions"])
+def list_pending(request: HttpRequest, limit: int | None = None, cursor: str | None = None):
+    """Pending actions, oldest first (reviewers)."""
+    _require_reviewer(request)
+    size = clamp_limit(limit)
+    after = decode_cursor(cursor, size=2)
+    key = None
+    if after is not None:
+        created_at = parse_datetime(str(after[0]))
+        try:
+            key = (created_at, UUID(str(after[1])))
+        except ValueError as exc:
+            raise BadCursor("cursor is not valid") from exc
+        if created_at is None:
+            raise BadCursor("cursor is not valid")
+    actions = pending_actions(after=key, limit=size + 1)
+    page, more = actions[:size], len(actions) > size
+    next_url = None
+    if more:
+        last = page[-1]
+        next_url = request.build_absolute_uri(
+            f"{request.path}?limit={size}&cursor={encode_cursor([last.created_at.isoformat(), str(last.id)])}"
+        )
+    return {"results": [action_payload(action) for action in page], "next": next_url}
+
+
+@api.get("/actions/{action_id}", response=schemas.ActionOut, tags=["actions"])
+def get_action(request: HttpRequest, action_id: UUID):
+    action = action_get_for(action_id=action_id, user=request.user)
+    if action is None:
+        raise Action.DoesNotExist
+    return action_payload(action)
+
+
+@api.post("/actions/{action_id}/approve", response=schemas.ActionOut, tags=["actions"])
+def decide_action(request: HttpRequest, action_id: UUID, body: schemas.DecisionIn):
+    """Record the authenticated reviewer's decision (approve or reject)."""
+    check_rate_limit(request)
+    action_decide(
+        action_id=action_id,
+        user=request.user,
+        approved=body.approved,
+        reason=body.reason,
+        payload_hash=body.payload_hash,
+    )
+    return _reload(action_id, request.user)
+
+
+@api.post("/actions/{action_id}/edit", response=schemas.ActionOut, tags=["actions"])
+def edit_action(request: HttpRequest, action_id: UUID, body: schemas.EditIn):
+    """Replace a pending action's parameters; it is re-classified and earlier approvals are void."""
+    check_rate_limit(request)
+    action_edit(action_id=action_id, user=request.user, parameters=body.parameters)
+    return _reload(action_id, request.user)
+
+
+@api.get("/audit-logs", response=schemas.AuditPage, tags=["audit"])
+def list_audit(
+    request: HttpRequest,
+    action: UUID | None = None,
+    actor: str | None = None,
+    event: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+):
+    """Audit entries, newest first (auditors and staff)."""
+    if not is_auditor(request.user):
+        raise HttpError(403, "only auditors may read the audit history")
+    size = clamp_limit(limit)
+    before = decode_cursor(cursor, size=1)
+    if before is not None and not isinstance(before[0], int):
+        raise BadCursor("cursor is not valid")
+    entries = audit_entries(
+        action_id=action,
+        actor=actor,
+        event=event,
+        since=_parse_time(since, "since"),
+        until=_parse_time(until, "until"),
+        before_seq=before[0] if before else None,
+        limit=size + 1,
+    )
+    page, more = entries[:size], len(entries) > size
+    next_url = None
+    if more:
+        query = request.GET.copy()
+        query["limit"] = str(size)
+        query["cursor"] = encode_cursor([page[-1].seq])
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return {"results": page, "next": next_url}
+
+
+@api.post("/chat", response={200: schemas.ChatOut, 202: schemas.ChatOut}, tags=["chat"])
+async def chat(request: HttpRequest, body: schemas.ChatIn):
+    """Send a chat message; waits up to `wait` seconds for the reply (202 if held or still running)."""
+    await sync_to_async(check_rate_limit)(request)
+    parameters = {"message": body.message}
+    if body.model:
+        parameters["model"] = body.model
+    if body.conversation_id:
+        parameters["conversation_id"] = body.conversation_id
+    action = await sync_to_async(action_create)(user=request.user, action_type=ActionType.CHAT, parameters=parameters)
+    deadline = asyncio.get_running_loop().time() + body.wait
+    delay = 0.02
+    while action.status not in TERMINAL and action.status != Status.PENDING:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            break
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 0.25)
+        action = await Action.objects.aget(id=action.id)
+    result = action.result or {}
+    payload = {
+        "action_id": action.id,
+        "status": action.status,
+        "response": result.get("response"),
+        "model": result.get("model") or parameters.get("model"),
+        "error": action.error or None,
+        "security_level": action.security_level,
+    }
+    return (200 if action.status in TERMINAL else 202), payload
+
+
+@api.get("/models", response={200: schemas.ModelsOut, 502: schemas.Error}, tags=["models"])
+def list_models(request: HttpRequest):
+    """Models the LLM server offers, and the active one."""
+    try:
+        with LLMClient.from_settings() as client:
+            models = client.list_models()
+    except LLMError as exc:
+        return 502, {"detail": str(exc)}
+    return {"models": models, "active": runtime_get("default_model")}
+
+
+@api.post("/models/switch", response={201: schemas.ActionOut}, tags=["models"])
+def switch_model(request: HttpRequest, body: schemas.ModelSwitchIn):
+    """Request a model switch (a model_switch action)."""
+    check_rate_limit(request)
+    action = action_create(user=request.user, action_type=ActionType.MODEL_SWITCH, parameters={"model": body.model})
+    return 201, _reload(action.id, request.user)
+
+
+@api.get("/skills", response=list[schemas.SkillOut], tags=["skills"])
+def list_skills(request: HttpRequest):
+    return skills_list()
+
+
+def _set_skill(request: HttpRequest, skill_id: str, enabled: bool) -> dict[str, Any]:
+    if not (request.user.is_staff or request.user.is_superuser):
+        raise HttpError(403, "only staff may enable or disable skills")
+    try:
+        skill_set_enabled(skill_id=skill_id, enabled=enabled, user=request.user)
+    except UnknownSkill as exc:
+        raise HttpError(404, f"unknown skill {skill_id!r}") from exc
+    return next(skill for skill in skills_list() if skill["id"] == skill_id)
+
+
+@api.post("/skills/{skill_id}/enable", response=schemas.SkillOut, tags=["skills"])
+def enable_skill(request: HttpRequest, skill_id: str):
+    return _set_skill(request, skill_id, True)
+
+
+@api.post("/skills/{skill_id}/disable", response=schemas.SkillOut, tags=["skills"])
+def disable_skill(request: HttpRequest, skill_id: str):
+    return _set_skill(request, skill_id, False)
+
+
+@api.get("/status", auth=None, tags=["status"])
+def status(request: HttpRequest):
+    """Liveness for anyone; details (LLM, workers, docker, queue) for authenticated staff."""
+    return status_payload(request)

@@ -1,0 +1,118 @@
+"""Request and response shapes of the JSON API (also the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from ninja import Field, Schema
+
+
+class ActionIn(Schema):
+    action_type: str
+    parameters: Any = Field(default_factory=dict)
+    skill_id: str | None = None
+
+
+class ApprovalOut(Schema):
+    user: str
+    decision: str
+    reason: str
+    at: datetime
+
+
+class ActionOut(Schema):
+    id: UUID
+    action_type: str
+    skill_id: str | None
+    parameters: dict[str, Any]
+    security_level: str
+    classification_reasons: list[str]
+    status: str
+    requested_by: str
+    created_at: datetime
+    approved_at: datetime | None
+    completed_at: datetime | None
+    expires_at: datetime | None
+    result: Any
+    error: str
+    payload_hash: str
+    approvals: list[ApprovalOut]
+    approvals_required: int
+    requires_approval: bool
+    attempt: int
+    needs_review: bool
+
+
+class ActionPage(Schema):
+    results: list[ActionOut]
+    next: str | None
+
+
+class DecisionIn(Schema):
+    approved: bool
+    reason: str = Field("", max_length=5000)
+    payload_hash: str | None = None
+
+
+class EditIn(Schema):
+    parameters: Any
+
+
+class AuditEntryOut(Schema):
+    seq: int
+    at: datetime
+    actor: str
+    event: str
+    action_id: UUID | None
+    data: Any
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(Schema):
+    results: list[AuditEntryOut]
+    next: str | None
+
+
+class ChatIn(Schema):
+    message: str
+    model: str | None = None
+    conversation_id: str | None = None
+    wait: float = Field(30, ge=0, le=120)
+
+
+class ChatOut(Schema):
+    action_id: UUID
+    status: str
+    response: str | None
+    model: str | None
+    error: str | None = None
+    security_level: str
+
+
+class ModelsOut(Schema):
+    models: list[str]
+    active: str
+
+
+class ModelSwitchIn(Schema):
+    model: str
+
+
+class SkillOut(Schema):
+    id: str
+    name: str
+    description: str
+    version: str
+    access: str
+    timeout: int
+    memory: str
+    parameters: dict[str, Any]
+    enabled: bool
+
+
+class Error(Schema):
+    detail: str
+    errors: Any = None

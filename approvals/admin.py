@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from approvals.models import Action, Approval, RuntimeSetting, WorkerHeartbeat
+
+
+class ApprovalInline(admin.TabularInline):
+    model = Approval
+    extra = 0
+    can_delete = False
+    readonly_fields = ("user", "decision", "reason", "payload_hash", "at", "voided_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    """Read-only: status changes go through the lifecycle services so they are audited."""
+
+    list_display = ("id", "action_type", "security_level", "status", "requested_by", "created_at", "needs_review")
+    list_filter = ("status", "security_level", "action_type", "needs_review")
+    search_fields = ("id", "requested_by__username", "skill_id")
+    date_hierarchy = "created_at"
+    inlines = [ApprovalInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RuntimeSetting)
+class RuntimeSettingAdmin(admin.ModelAdmin):
+    """Read-only: runtime settings change through audited config_change actions."""
+
+    list_display = ("key", "value", "updated_at", "updated_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ("worker_id", "pid", "started_at", "last_seen")

@@ -1,0 +1,44 @@
+"""Domain errors of the action lifecycle; the API maps each to one HTTP status."""
+
+from __future__ import annotations
+
+
+class ActionError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str, *, errors: dict[str, str] | list[str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class InvalidParameters(ActionError):
+    status_code = 400
+
+
+class NotAReviewer(ActionError):
+    status_code = 403
+
+
+class SelfApprovalForbidden(ActionError):
+    status_code = 403
+
+
+class ActionNotPending(ActionError):
+    status_code = 409
+
+
+class ActionExpired(ActionError):
+    status_code = 409
+
+
+class AlreadyDecided(ActionError):
+    status_code = 409
+
+
+class PayloadChanged(ActionError):
+    status_code = 409
+
+
+class InvalidTransition(ActionError):
+    status_code = 409

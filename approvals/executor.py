@@ -1,0 +1,70 @@
+"""Runs one approved action under a lease that a heartbeat thread keeps renewed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from uuid import UUID
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from approvals.handlers import HandlerError, run_handler
+from approvals.services import action_complete, action_fail, action_heartbeat, action_start
+
+logger = logging.getLogger(__name__)
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, *, action_id: UUID, worker_id: str, attempt: int) -> None:
+        super().__init__(name=f"heartbeat-{action_id}", daemon=True)
+        self.action_id, self.worker_id, self.attempt = action_id, worker_id, attempt
+        self.stopped = threading.Event()
+        self.lost = threading.Event()
+
+    def run(self) -> None:
+        interval = settings.ACTIONHUB_LEASE_SECONDS / 3
+        try:
+            while not self.stopped.wait(interval):
+                if not action_heartbeat(action_id=self.action_id, worker_id=self.worker_id, attempt=self.attempt):
+                    self.lost.set()
+                    return
+        except Exception:
+            logger.exception("heartbeat for action %s failed", self.action_id)
+        finally:
+            connection.close()
+
+
+def run_action(*, action_id: UUID | str, worker_id: str) -> str:
+    """Claim, run and record one action; returns the final status (or `skipped`)."""
+    action_id = UUID(str(action_id))
+    action = action_start(action_id=action_id, worker_id=worker_id)
+    if action is None:
+        return "skipped"
+    heartbeat = _Heartbeat(action_id=action_id, worker_id=worker_id, attempt=action.attempt)
+    heartbeat.start()
+    try:
+        result = run_handler(action)
+    except HandlerError as exc:
+        return _finish(action, heartbeat, error=str(exc))
+    except Exception as exc:
+        logger.exception("action %s crashed in its handler", action_id)
+        return _finish(action, heartbeat, error=f"internal error while running the action ({type(exc).__name__})")
+    return _finish(action, heartbeat, result=result)
+
+
+def _finish(action, heartbeat: _Heartbeat, *, result=None, error: str | None = None) -> str:
+    heartbeat.stopped.set()
+    heartbeat.join()
+    close_old_connections()
+    keys = {"action_id": action.id, "worker_id": action.worker_id, "attempt": action.attempt}
+    if error is not None:
+        recorded = action_fail(**keys, error=error)
+        status = "failed"
+    else:
+        recorded = action_complete(**keys, result=result)
+        status = "completed"
+    if not recorded:
+        logger.warning("action %s: lease lost before the %s result was recorded", action.id, status)
+        return "lost"
+    return status

@@ -1,0 +1,153 @@
+"""What each action type does when it runs. A handler returns the result or raises HandlerError."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from llm.client import LLMClient, LLMError
+
+from approvals.models import Action, ActionType, Status
+from approvals.parameters import normalize_config_value, url_allowed
+from approvals.runtime import runtime_get, runtime_set
+from audit.services import audit_append
+
+
+class HandlerError(Exception):
+    """A readable reason the action failed; stored as the action's error."""
+
+
+def _chat_history(action: Action) -> list[dict[str, str]]:
+    conversation_id = action.parameters.get("conversation_id")
+    if not conversation_id:
+        return []
+    earlier = (
+        Action.objects.filter(
+            action_type=ActionType.CHAT,
+            requested_by_id=action.requested_by_id,
+            parameters__conversation_id=conversation_id,
+            status=Status.COMPLETED,
+            created_at__lt=action.created_at,
+        )
+        .order_by("-created_at")
+        .values_list("parameters", "result")[:20]
+    )
+    messages: list[dict[str, str]] = []
+    for parameters, result in reversed(list(earlier)):
+        messages.append({"role": "user", "content": parameters["message"]})
+        messages.append({"role": "assistant", "content": (result or {}).get("response", "")})
+    return messages
+
+
+def run_chat(action: Action, on_token: Callable[[str], None] | None = None) -> dict[str, Any]:
+    model = action.parameters.get("model") or runtime_get("default_model")
+    messages = [*_chat_history(action), {"role": "user", "content": action.parameters["message"]}]
+    try:
+        with LLMClient.from_settings() as client:
+            reply = client.chat(model=model, messages=messages, on_token=on_token)
+    except LLMError as exc:
+        raise HandlerError(str(exc)) from exc
+    return {"response": reply.text, "model": reply.model or model}
+
+
+def _require_model(model: str) -> None:
+    try:
+        with LLMClient.from_settings() as client:
+            available = client.list_models()
+    except LLMError as exc:
+        raise HandlerError(str(exc)) from exc
+    if model not in available and f"{model}:latest" not in available:
+        shown = ", ".join(available[:20]) or "none"
+        raise HandlerError(f"model {model!r} is not available on the LLM server (available: {shown})")
+
+
+def _set_runtime(action: Action, key: str, value: Any) -> Any:
+    actor = action.requested_by.get_username()
+    with transaction.atomic():
+        old = runtime_set(key=key, value=value, actor=actor)
+        audit_append(
+            actor=actor,
+            event="config.changed",
+            action_id=action.id,
+            data={"key": key, "old": old, "new": value},
+        )
+    return old
+
+
+def run_model_switch(action: Action) -> dict[str, Any]:
+    model = action.parameters["model"]
+    _require_model(model)
+    _set_runtime(action, "default_model", model)
+    return {"model": model}
+
+
+def run_config_change(action: Action) -> dict[str, Any]:
+    key = action.parameters["key"]
+    try:
+        new = normalize_config_value(key, action.parameters["value"])
+    except ValueError as exc:
+        raise HandlerError(f"invalid value for {key}: {exc}") from exc
+    if key == "default_model":
+        _require_model(new)
+    old = _set_runtime(action, key, new)
+    return {"key": key, "old": old, "new": new}
+
+
+def run_api_call(action: Action) -> dict[str, Any]:
+    params = action.parameters
+    url = params["url"]
+    # Checked again at run time: the allowlist may have shrunk since the action was submitted.
+    if not url_allowed(url, settings.ACTIONHUB_API_ALLOWLIST):
+        raise HandlerError("url is not under any ACTIONHUB_API_ALLOWLIST entry")
+    limit = settings.ACTIONHUB_API_CALL_MAX_BYTES
+    try:
+        with (
+            httpx.Client(timeout=settings.ACTIONHUB_API_CALL_TIMEOUT, follow_redirects=False) as client,
+            client.stream(
+                params["method"], url, headers=params.get("headers") or {}, json=params.get("json")
+            ) as response,
+        ):
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body.extend(chunk)
+                if len(body) > limit:
+                    raise HandlerError(f"response body exceeds the {limit}-byte limit")
+    except httpx.TimeoutException as exc:
+        raise HandlerError(f"request timed out after {settings.ACTIONHUB_API_CALL_TIMEOUT:g}s") from exc
+    except httpx.HTTPError as exc:
+        raise HandlerError(f"request failed: {exc.__class__.__name__}: {exc}") from exc
+    text = body.decode(response.encoding or "utf-8", errors="replace")
+    parsed: Any = text
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = text
+    return {"status": response.status_code, "headers": dict(response.headers), "body": parsed}
+
+
+def run_skill(action: Action) -> dict[str, Any]:
+    from skills.runner import run_skill_action
+
+    return run_skill_action(action)
+
+
+HANDLERS: dict[str, Callable[[Action], dict[str, Any]]] = {
+    ActionType.CHAT: run_chat,
+    ActionType.MODEL_SWITCH: run_model_switch,
+    ActionType.CONFIG_CHANGE: run_config_change,
+    ActionType.API_CALL: run_api_call,
+    ActionType.SKILL_EXECUTION: run_skill,
+    ActionType.FILE_OPERATION: run_skill,
+}
+
+
+def run_handler(action: Action) -> dict[str, Any]:
+    handler = HANDLERS.get(action.action_type)
+    if handler is None:
+        raise HandlerError(f"no handler for action type {action.action_type!r}")
+    return handler(action)

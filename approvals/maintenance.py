@@ -1,0 +1,61 @@
+"""Periodic upkeep run by every worker: expiry, recovery of dead workers' actions, lost enqueues."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from approvals.models import Action, Status
+from approvals.services import action_recover, actions_expire_due, enqueue_execution
+
+logger = logging.getLogger(__name__)
+
+TASK_PATH = "approvals.tasks.execute_action"
+LOST_AFTER = timedelta(seconds=10)
+
+
+def _tasks_for(action_id: str):
+    return DBTaskResult.objects.filter(task_path=TASK_PATH, args_kwargs__kwargs__action_id=action_id)
+
+
+def recover_stale_actions(*, limit: int = 100) -> int:
+    now = timezone.now()
+    recovered = 0
+    for action in Action.objects.filter(status=Status.EXECUTING, lease_expires_at__lt=now)[:limit]:
+        if action_recover(action=action, reason="lease expired", now=now) is None:
+            continue
+        recovered += 1
+        _tasks_for(str(action.id)).filter(status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=now,
+            exception_class_path="approvals.maintenance.WorkerLost",
+            traceback="the worker running this task stopped renewing its lease",
+        )
+    return recovered
+
+
+def requeue_lost_actions(*, limit: int = 100) -> int:
+    """Approved actions with no live task (the process died between commit and enqueue)."""
+    cutoff = timezone.now() - LOST_AFTER
+    requeued = 0
+    for action_id in Action.objects.filter(status=Status.APPROVED, approved_at__lt=cutoff).values_list("id", flat=True)[
+        :limit
+    ]:
+        live = _tasks_for(str(action_id)).filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+        if not live.exists():
+            logger.warning("re-enqueueing approved action %s that had no task", action_id)
+            enqueue_execution(action_id=action_id)
+            requeued += 1
+    return requeued
+
+
+def run_maintenance() -> dict[str, int]:
+    return {
+        "expired": actions_expire_due(),
+        "recovered": recover_stale_actions(),
+        "requeued": requeue_lost_actions(),
+    }

@@ -1,0 +1,148 @@
+"""The executor worker: runs approved actions and the periodic upkeep (expiry, recovery)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from approvals.maintenance import run_maintenance
+from approvals.models import Action, Status, WorkerHeartbeat
+from approvals.wakeup import waiter
+
+logger = logging.getLogger("approvals.worker")
+
+
+class ActionWorker(Worker):
+    """django-tasks-db's worker with a fast wake-up, periodic upkeep and a bounded shutdown."""
+
+    def __init__(self, *, grace: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.grace = grace
+        self.current_action_id: str | None = None
+        self.wait = waiter()
+        self.next_maintenance = 0.0
+
+    def shutdown(self, signum: int, frame: FrameType | None) -> None:
+        if self.running and self.running_task:
+            logger.warning("stopping: finishing the running action (at most %.0fs)", self.grace)
+            self.running = False
+            threading.Thread(target=self._release_after_grace, daemon=True).start()
+            return
+        super().shutdown(signum, frame)
+
+    def _release_after_grace(self) -> None:
+        time.sleep(self.grace)
+        if self.current_action_id:
+            # Expire our lease now so another worker recovers the action at once.
+            Action.objects.filter(id=self.current_action_id, status=Status.EXECUTING, worker_id=self.worker_id).update(
+                lease_expires_at=timezone.now()
+            )
+            logger.warning("grace period over: released action %s", self.current_action_id)
+        os._exit(1)
+
+    def maintain(self) -> None:
+        now = time.monotonic()
+        if now < self.next_maintenance:
+            return
+        self.next_maintenance = now + settings.ACTIONHUB_MAINTENANCE_INTERVAL
+        try:
+            WorkerHeartbeat.objects.update_or_create(
+                worker_id=self.worker_id,
+                defaults={"pid": os.getpid(), "last_seen": timezone.now()},
+                create_defaults={"pid": os.getpid(), "last_seen": timezone.now(), "started_at": timezone.now()},
+            )
+            counts = run_maintenance()
+        except Exception:
+            logger.exception("maintenance failed")
+            return
+        if any(counts.values()):
+            logger.info("maintenance: %s", counts)
+
+    def claim(self) -> DBTaskResult | None:
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name, queue_name__in=self.queue_names)
+        try:
+            with exclusive_transaction(tasks.db):
+                task_result = tasks.get_locked()
+                if task_result is not None:
+                    task_result.claim(self.worker_id)
+                return task_result
+        except Exception as exc:
+            if is_locked_database_exception(exc):
+                return None
+            raise
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        self.current_action_id = db_task_result.args_kwargs.get("kwargs", {}).get("action_id")
+        try:
+            super().run_task(db_task_result)
+        finally:
+            self.current_action_id = None
+
+    def run(self) -> None:
+        logger.info("worker %s started (queues %s)", self.worker_id, ",".join(self.queue_names))
+        while self.running:
+            close_old_connections()
+            self.maintain()
+            task_result = self.claim()
+            if task_result is not None:
+                self.run_task(task_result)
+                continue
+            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                return
+            if self.running:
+                self.wait(min(self.interval, settings.ACTIONHUB_MAINTENANCE_INTERVAL))
+        WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+        logger.info("worker %s stopped", self.worker_id)
+
+
+class Command(BaseCommand):
+    help = "Run an executor worker: approved actions, expiry and recovery of dead workers' actions."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--queue-name", default="default", help="comma-separated queues (default: default)")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=None,
+            help="seconds between polls when idle (default: ACTIONHUB_WORKER_POLL on SQLite, 1 on Postgres, "
+            "where NOTIFY wakes the worker at once)",
+        )
+        parser.add_argument(
+            "--grace", type=float, default=None, help="seconds to finish a running action on SIGTERM (default 30)"
+        )
+        parser.add_argument("--max-tasks", type=int, default=None, help="exit after this many tasks")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        interval = options["interval"]
+        if interval is None:
+            interval = 1.0 if transaction.get_connection().vendor == "postgresql" else settings.ACTIONHUB_WORKER_POLL
+        worker_id = f"{socket.gethostname()[:30]}-{os.getpid()}-{get_random_string(6)}"
+        worker = ActionWorker(
+            queue_names=options["queue_name"].split(","),
+            interval=interval,
+            batch=False,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=options["max_tasks"],
+            worker_id=worker_id,
+            excluded_queue_names=[],
+            grace=options["grace"] if options["grace"] is not None else settings.ACTIONHUB_WORKER_GRACE,
+        )
+        worker.configure_signals()
+        signal.signal(signal.SIGHUP, worker.shutdown)
+        worker.run()

@@ -1,0 +1,82 @@
+"""`make run`: first-run admin, then the web server and executor workers, supervised."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+RESTART_BACKOFF = 2.0
+
+
+class Command(BaseCommand):
+    help = "Create the first admin if there are no users, then run web + workers until Ctrl-C."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("ACTIONHUB_WORKERS", "2")))
+
+    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+        self._bootstrap_admin(host, port)
+        python = sys.executable
+        web = [python, "-m", "daphne", "-b", host, "-p", str(port), "actionhub.asgi:application"]
+        worker = [python, "manage.py", "run_worker"]
+        procs: dict[str, tuple[list[str], subprocess.Popen]] = {"web": (web, subprocess.Popen(web))}
+        for index in range(workers):
+            procs[f"worker-{index + 1}"] = (worker, subprocess.Popen(worker))
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        while not stopping:
+            time.sleep(0.5)
+            for name, (command, proc) in list(procs.items()):
+                if proc.poll() is None or stopping:
+                    continue
+                if name == "web":
+                    self.stderr.write(f"web server exited with {proc.returncode}; stopping")
+                    stopping = True
+                    break
+                self.stderr.write(f"{name} exited with {proc.returncode}; restarting in {RESTART_BACKOFF:g}s")
+                time.sleep(RESTART_BACKOFF)
+                procs[name] = (command, subprocess.Popen(command))
+        self.stdout.write("stopping web and workers…")
+        for _, proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + settings.ACTIONHUB_WORKER_GRACE + 5
+        for _, proc in procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def _bootstrap_admin(self, host: str, port: int) -> None:
+        user_model = get_user_model()
+        url = f"http://{host}:{port}"
+        if user_model.objects.exists():
+            self.stdout.write(f"ActionHub on {url}/admin/ and {url}/api/docs (log in with your existing account)")
+            return
+        password = os.environ.get("ACTIONHUB_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        with transaction.atomic():
+            admin = user_model.objects.create_superuser("admin", "", password)
+            admin.groups.set(Group.objects.all())
+        shown = "(from ACTIONHUB_ADMIN_PASSWORD)" if os.environ.get("ACTIONHUB_ADMIN_PASSWORD") else password
+        self.stdout.write(self.style.SUCCESS("Created the first user: admin (superuser, in every group)"))
+        self.stdout.write(f"  log in at {url}/accounts/login/ as admin with password {shown}")
+        self.stdout.write("  this password is shown only once; change it in the admin")

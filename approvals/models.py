@@ -1,0 +1,131 @@
+"""Actions requested by agents, the reviewers' decisions on them, and runtime settings."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ActionType(models.TextChoices):
+    CHAT = "chat"
+    SKILL_EXECUTION = "skill_execution"
+    MODEL_SWITCH = "model_switch"
+    API_CALL = "api_call"
+    FILE_OPERATION = "file_operation"
+    CONFIG_CHANGE = "config_change"
+
+
+class SecurityLevel(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Status(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    EXECUTING = "executing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Action(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    action_type = models.CharField(max_length=32, choices=ActionType.choices)
+    skill_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - null means "no skill" in the API
+    parameters = models.JSONField(default=dict)
+    payload_hash = models.CharField(max_length=64)
+    security_level = models.CharField(max_length=16, choices=SecurityLevel.choices)
+    classification_reasons = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="actions")
+    approvals_required = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    approved_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    # Executor bookkeeping: which attempt runs, on which worker, until when its lease holds.
+    attempt = models.PositiveSmallIntegerField(default=0)
+    worker_id = models.CharField(max_length=64, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    needs_review = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Keyset pagination of the pending queue: WHERE status='pending' ORDER BY created_at, id.
+            models.Index(fields=["status", "created_at", "id"], name="action_status_created"),
+            models.Index(fields=["status", "expires_at"], name="action_status_expires"),
+            models.Index(fields=["status", "lease_expires_at"], name="action_status_lease"),
+            models.Index(fields=["requested_by", "created_at"], name="action_requester_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_type} {self.id} ({self.status})"
+
+    @property
+    def requires_approval(self) -> bool:
+        return self.security_level in (SecurityLevel.HIGH, SecurityLevel.CRITICAL)
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class Approval(models.Model):
+    """One reviewer's decision on one action; voided when the action's parameters are edited."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="approvals")
+    # Null user: the system approved a LOW/MEDIUM action by policy.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions", null=True, blank=True
+    )
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    reason = models.TextField(blank=True, default="")
+    payload_hash = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "user"], condition=models.Q(voided_at__isnull=True), name="one_live_decision_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} by {self.user or 'system'} on {self.action_id}"
+
+
+class RuntimeSetting(models.Model):
+    """A setting changed at run time through a config_change or model_switch action."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    value = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=150, blank=True, default="")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class WorkerHeartbeat(models.Model):
+    """Liveness of executor workers, for /api/status and /metrics."""
+
+    worker_id = models.CharField(max_length=100, primary_key=True)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.worker_id

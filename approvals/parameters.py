@@ -1,0 +1,202 @@
+"""Validation of an action's parameters by type; errors name the offending field."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from actionhub.settings import parse_duration
+from approvals.exceptions import InvalidParameters
+from approvals.models import ActionType
+from approvals.runtime import CONFIG_KEYS
+from skills.registry import get_skill
+
+MAX_TEXT = 100_000
+FILE_OPERATIONS = ("read", "write", "list", "delete", "mkdir")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+_WORKSPACE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "upgrade"}
+
+
+class _Errors(dict):
+    def raise_if_any(self) -> None:
+        if self:
+            summary = "; ".join(f"{key}: {message}" for key, message in self.items())
+            raise InvalidParameters(f"invalid parameters: {summary}", errors=dict(self))
+
+
+def _check_keys(
+    params: dict[str, Any], errors: _Errors, *, required: tuple[str, ...], optional: tuple[str, ...]
+) -> None:
+    for key in required:
+        if key not in params:
+            errors[key] = "this field is required"
+    for key in params:
+        if key not in required and key not in optional:
+            errors[key] = "unknown field"
+
+
+def _string(params: dict[str, Any], key: str, errors: _Errors, *, max_length: int = MAX_TEXT) -> None:
+    if key not in params:
+        return
+    value = params[key]
+    if not isinstance(value, str) or not value.strip():
+        errors[key] = "must be a non-empty string"
+    elif len(value) > max_length:
+        errors[key] = f"must be at most {max_length} characters"
+
+
+def url_allowed(url: str, allowlist: list[str]) -> bool:
+    """True when `url` is under an allowlist entry: same scheme, host and port, and a path
+    prefix that ends at a segment boundary (so `https://api.x` never admits `https://api.x.evil`)."""
+    target = urlsplit(url)
+    if target.scheme not in ("http", "https") or not target.hostname or target.username or target.password:
+        return False
+    for entry in allowlist:
+        base = urlsplit(entry)
+        if (base.scheme, base.hostname, base.port) != (target.scheme, target.hostname, target.port):
+            continue
+        prefix = base.path.rstrip("/")
+        if not prefix or target.path == prefix or target.path.startswith(prefix + "/"):
+            return True
+    return False
+
+
+def relative_path_error(path: str) -> str | None:
+    if "\x00" in path:
+        return "must not contain NUL bytes"
+    if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
+        return "must be relative to the workspace"
+    if any(part == ".." for part in re.split(r"[\\/]", path)):
+        return "must not contain '..'"
+    return None
+
+
+def _validate_chat(params: dict[str, Any], errors: _Errors) -> None:
+    _check_keys(params, errors, required=("message",), optional=("model", "conversation_id"))
+    _string(params, "message", errors)
+    _string(params, "model", errors, max_length=200)
+    _string(params, "conversation_id", errors, max_length=100)
+
+
+def _validate_model_switch(params: dict[str, Any], errors: _Errors) -> None:
+    _check_keys(params, errors, required=("model",), optional=())
+    _string(params, "model", errors, max_length=200)
+
+
+def normalize_config_value(key: str, value: Any) -> Any:
+    """The stored form of a config value; ValueError with a readable message if invalid."""
+    if key == "default_model":
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise ValueError("must be a model name")
+        return value.strip()
+    if key in ("expiry_high", "expiry_critical"):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError("must be a duration such as 90s, 15m, 24h or 7d, or a number of seconds")
+        seconds = int(parse_duration(str(value)).total_seconds())
+        if not 60 <= seconds <= 30 * 86400:
+            raise ValueError("must be between 1 minute and 30 days")
+        return seconds
+    if key == "quorum_critical":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+            raise ValueError("must be an integer from 1 to 10")
+        return value
+    if key == "webhook_urls":
+        if not isinstance(value, list) or len(value) > 20:
+            raise ValueError("must be a list of at most 20 URLs")
+        for url in value:
+            parts = urlsplit(url) if isinstance(url, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return value
+    raise ValueError(f"unknown key; allowed: {', '.join(CONFIG_KEYS)}")
+
+
+def _validate_config_change(params: dict[str, Any], errors: _Errors) -> None:
+    _check_keys(params, errors, required=("key", "value"), optional=())
+    key = params.get("key")
+    if "key" in params and key not in CONFIG_KEYS:
+        errors["key"] = f"must be one of {', '.join(CONFIG_KEYS)}"
+    elif "value" in params and key is not None:
+        try:
+            normalize_config_value(key, params["value"])
+        except ValueError as exc:
+            errors["value"] = str(exc)
+
+
+def _validate_api_call(params: dict[str, Any], errors: _Errors) -> None:
+    _check_keys(params, errors, required=("method", "url"), optional=("headers", "json"))
+    if "method" in params and params["method"] not in HTTP_METHODS:
+        errors["method"] = f"must be one of {', '.join(HTTP_METHODS)}"
+    url = params.get("url")
+    if "url" in params:
+        if not isinstance(url, str) or len(url) > 4096:
+            errors["url"] = "must be a URL string"
+        elif not url_allowed(url, settings.ACTIONHUB_API_ALLOWLIST):
+            errors["url"] = "is not under any ACTIONHUB_API_ALLOWLIST entry"
+    headers = params.get("headers")
+    if "headers" in params:
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            errors["headers"] = "must be an object of string values"
+        elif forbidden := sorted(k for k in headers if k.lower() in _FORBIDDEN_HEADERS):
+            errors["headers"] = f"may not set {', '.join(forbidden)}"
+    if "json" in params and params.get("method") in ("GET", "HEAD"):
+        errors["json"] = "a GET or HEAD request has no body"
+
+
+def _validate_file_operation(params: dict[str, Any], errors: _Errors) -> None:
+    operation = params.get("operation")
+    required = ("operation", "path", "content") if operation == "write" else ("operation", "path")
+    _check_keys(params, errors, required=required, optional=("workspace",))
+    if "operation" in params and operation not in FILE_OPERATIONS:
+        errors["operation"] = f"must be one of {', '.join(FILE_OPERATIONS)}"
+    path = params.get("path")
+    if "path" in params:
+        if not isinstance(path, str) or not path or len(path) > 1024:
+            errors["path"] = "must be a non-empty string of at most 1024 characters"
+        elif message := relative_path_error(path):
+            errors["path"] = message
+    if "content" in params and not isinstance(params["content"], str):
+        errors["content"] = "must be a string"
+    workspace = params.get("workspace")
+    if "workspace" in params and not (isinstance(workspace, str) and _WORKSPACE_RE.match(workspace)):
+        errors["workspace"] = "must be 1-64 letters, digits, '-' or '_'"
+
+
+_VALIDATORS = {
+    ActionType.CHAT: _validate_chat,
+    ActionType.MODEL_SWITCH: _validate_model_switch,
+    ActionType.CONFIG_CHANGE: _validate_config_change,
+    ActionType.API_CALL: _validate_api_call,
+    ActionType.FILE_OPERATION: _validate_file_operation,
+}
+
+
+def validate_parameters(*, action_type: str, parameters: Any, skill_id: str | None) -> None:
+    """Raise InvalidParameters (a 400) unless `parameters` fit `action_type`."""
+    if action_type not in ActionType.values:
+        raise InvalidParameters(
+            f"unknown action_type {action_type!r}; expected one of {', '.join(ActionType.values)}",
+            errors={"action_type": "unknown action type"},
+        )
+    if not isinstance(parameters, dict):
+        raise InvalidParameters("parameters must be a JSON object", errors={"parameters": "must be an object"})
+    errors = _Errors()
+    if action_type == ActionType.SKILL_EXECUTION:
+        if not isinstance(skill_id, str) or not skill_id.strip():
+            raise InvalidParameters("skill_id is required for skill_execution", errors={"skill_id": "required"})
+        skill = get_skill(skill_id)
+        if skill is not None:
+            for message in skill.validate(parameters):
+                field_name, _, text = message.partition(": ")
+                errors[field_name] = text
+    else:
+        if skill_id is not None:
+            errors["skill_id"] = f"only skill_execution actions name a skill, not {action_type}"
+        _VALIDATORS[ActionType(action_type)](parameters, errors)
+    errors.raise_if_any()

@@ -1,0 +1,494 @@
+"""Every write to an action: creation, decisions, edits, expiry and execution bookkeeping.
+
+`Action.status` changes only here, through `_transition`: a compare-and-set update checked
+against ALLOWED_TRANSITIONS, its audit entry in the same transaction, and its effects
+(websocket broadcast, task enqueue) sent with transaction.on_commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from approvals import events
+from approvals.exceptions import (
+    ActionExpired,
+    ActionNotPending,
+    AlreadyDecided,
+    InvalidParameters,
+    InvalidTransition,
+    NotAReviewer,
+    PayloadChanged,
+    SelfApprovalForbidden,
+)
+from approvals.models import Action, ActionType, Approval, Decision, SecurityLevel, Status
+from approvals.parameters import validate_parameters
+from approvals.policy import classify
+from approvals.roles import is_reviewer
+from approvals.runtime import expiry_for, runtime_values
+from audit.chain import canonical_json
+from audit.services import SYSTEM_ACTOR, audit_append
+from skills.registry import get_skill
+from skills.selectors import skill_is_enabled
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED}),
+    Status.APPROVED: frozenset({Status.EXECUTING}),
+    # EXECUTING -> APPROVED releases an action whose worker died or shut down, for a retry.
+    Status.EXECUTING: frozenset({Status.COMPLETED, Status.FAILED, Status.APPROVED}),
+    Status.REJECTED: frozenset(),
+    Status.EXPIRED: frozenset(),
+    Status.COMPLETED: frozenset(),
+    Status.FAILED: frozenset(),
+}
+HELD_LEVELS = (SecurityLevel.HIGH, SecurityLevel.CRITICAL)
+INTERRUPTED = "interrupted"
+
+
+def payload_hash(*, action_type: str, skill_id: str | None, parameters: dict[str, Any]) -> str:
+    body = canonical_json({"action_type": action_type, "skill_id": skill_id, "parameters": parameters})
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _transition(
+    *,
+    action_id: UUID,
+    source: str,
+    target: str,
+    actor: str,
+    event: str,
+    data: dict[str, Any] | None = None,
+    where: dict[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """Compare-and-set `source` -> `target`; False when the action was no longer in `source`.
+
+    Must run inside the caller's transaction so the audit entry commits with the change.
+    """
+    if target not in ALLOWED_TRANSITIONS[source]:
+        raise InvalidTransition(f"an action cannot go from {source} to {target}")
+    updated = Action.objects.filter(id=action_id, status=source, **(where or {})).update(status=target, **fields)
+    if not updated:
+        return False
+    audit_append(actor=actor, event=event, action_id=action_id, data={"from": source, "to": target, **(data or {})})
+    transaction.on_commit(lambda: events.action_changed(action_id=action_id, status=target))
+    if target == Status.APPROVED:
+        transaction.on_commit(lambda: enqueue_execution(action_id=action_id))
+    return True
+
+
+def enqueue_execution(*, action_id: UUID) -> None:
+    from approvals.tasks import execute_action
+    from approvals.wakeup import wake_workers
+
+    execute_action.enqueue(action_id=str(action_id))
+    wake_workers()
+
+
+def _required_approvals(level: str, quorum_critical: int) -> int:
+    if level == SecurityLevel.CRITICAL:
+        return quorum_critical
+    if level == SecurityLevel.HIGH:
+        return 1
+    return 0
+
+
+def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, skill_id: str | None = None) -> Action:
+    """Validate, classify on the server, persist; LOW/MEDIUM are approved by `system` at once."""
+    validate_parameters(action_type=action_type, parameters=parameters, skill_id=skill_id)
+    skill = get_skill(skill_id) if action_type == ActionType.SKILL_EXECUTION else None
+    if skill is not None and not skill_is_enabled(skill.id):
+        raise InvalidParameters(f"skill {skill.id!r} is disabled", errors={"skill_id": "disabled"})
+    classification = classify(action_type=action_type, parameters=parameters, skill=skill, skill_id=skill_id)
+    values = runtime_values("expiry_high", "expiry_critical", "quorum_critical")
+    now = timezone.now()
+    expiry = expiry_for(classification.level, values)
+    held = classification.level in HELD_LEVELS
+    action = Action(
+        action_type=action_type,
+        skill_id=skill_id,
+        parameters=parameters,
+        payload_hash=payload_hash(action_type=action_type, skill_id=skill_id, parameters=parameters),
+        security_level=classification.level,
+        classification_reasons=classification.reasons,
+        status=Status.PENDING if held else Status.APPROVED,
+        requested_by=user,
+        approvals_required=_required_approvals(classification.level, values["quorum_critical"]),
+        created_at=now,
+        approved_at=None if held else now,
+        expires_at=now + expiry if expiry else None,
+    )
+    with transaction.atomic():
+        action.save(force_insert=True)
+        audit_append(
+            actor=user.get_username(),
+            event="action.created",
+            action_id=action.id,
+            data={
+                "action_type": action_type,
+                "skill_id": skill_id,
+                "parameters": parameters,
+                "security_level": classification.level,
+                "reasons": classification.reasons,
+                "payload_hash": action.payload_hash,
+            },
+        )
+        if held:
+            transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.PENDING))
+        else:
+            Approval.objects.create(
+                action=action,
+                user=None,
+                decision=Decision.APPROVE,
+                reason=f"{classification.level} risk: approved by policy",
+                payload_hash=action.payload_hash,
+                at=now,
+            )
+            audit_append(
+                actor=SYSTEM_ACTOR,
+                event="action.approved",
+                action_id=action.id,
+                data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
+            )
+            transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.APPROVED))
+            transaction.on_commit(lambda: enqueue_execution(action_id=action.id))
+    return action
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    action: Action
+    status: str
+    approvals: int
+    approvals_required: int
+
+
+def _check_decidable(action: Action, user: AbstractBaseUser) -> None:
+    if not is_reviewer(user):
+        raise NotAReviewer("only reviewers may decide on actions")
+    if action.requested_by_id == user.pk:
+        raise SelfApprovalForbidden("you cannot decide on an action you requested")
+    if action.status != Status.PENDING:
+        raise ActionNotPending(f"action is {action.status}, not pending")
+
+
+def _expire_locked(action: Action, now: datetime) -> bool:
+    return _transition(
+        action_id=action.id,
+        source=Status.PENDING,
+        target=Status.EXPIRED,
+        actor=SYSTEM_ACTOR,
+        event="action.expired",
+        data={"security_level": action.security_level, "expires_at": action.expires_at.isoformat()},
+        where={"expires_at__lte": now},
+    )
+
+
+def action_decide(
+    *,
+    action_id: UUID,
+    user: AbstractBaseUser,
+    approved: bool,
+    reason: str = "",
+    payload_hash: str | None = None,
+) -> DecisionOutcome:
+    """Record `user`'s decision. Raises a domain error (403/409) instead of deciding wrongly.
+
+    A decision that arrives after the expiry time expires the action instead (fail closed).
+    """
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        action = Action.objects.select_for_update().get(id=action_id)
+        _check_decidable(action, user)
+        now = timezone.now()
+        expired = action.expires_at is not None and action.expires_at <= now
+        if expired:
+            _expire_locked(action, now)
+        else:
+            outcome = _record_decision(action, user, approved=approved, reason=reason, seen_hash=payload_hash, now=now)
+    if expired:
+        raise ActionExpired("action expired before a decision was made; it will not run")
+    return outcome
+
+
+def _record_decision(
+    action: Action, user: AbstractBaseUser, *, approved: bool, reason: str, seen_hash: str | None, now: datetime
+) -> DecisionOutcome:
+    if seen_hash is not None and seen_hash != action.payload_hash:
+        raise PayloadChanged("the action changed since you saw it; review it again")
+    live = Approval.objects.filter(action=action, voided_at__isnull=True)
+    if live.filter(user=user).exists():
+        raise AlreadyDecided("you already decided on this action")
+    Approval.objects.create(
+        action=action,
+        user=user,
+        decision=Decision.APPROVE if approved else Decision.REJECT,
+        reason=reason,
+        payload_hash=action.payload_hash,
+        at=now,
+    )
+    actor = user.get_username()
+    if not approved:
+        _transition(
+            action_id=action.id,
+            source=Status.PENDING,
+            target=Status.REJECTED,
+            actor=actor,
+            event="action.rejected",
+            data={"reason": reason, "payload_hash": action.payload_hash},
+        )
+        action.refresh_from_db()
+        return DecisionOutcome(action, Status.REJECTED, 0, action.approvals_required)
+    count = live.filter(decision=Decision.APPROVE).count()
+    progress = {"approvals": count, "approvals_required": action.approvals_required, "reason": reason}
+    if count >= action.approvals_required:
+        _transition(
+            action_id=action.id,
+            source=Status.PENDING,
+            target=Status.APPROVED,
+            actor=actor,
+            event="action.approved",
+            data={**progress, "payload_hash": action.payload_hash},
+            approved_at=now,
+        )
+    else:
+        audit_append(actor=actor, event="action.approval_added", action_id=action.id, data=progress)
+        transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.PENDING))
+    action.refresh_from_db()
+    return DecisionOutcome(action, action.status, count, action.approvals_required)
+
+
+def action_edit(*, action_id: UUID, user: AbstractBaseUser, parameters: Any) -> Action:
+    """Replace a pending action's parameters: re-classified, earlier approvals voided, diff audited."""
+    with transaction.atomic():
+        action = Action.objects.select_for_update().get(id=action_id)
+        _check_decidable(action, user)
+        now = timezone.now()
+        expired = action.expires_at is not None and action.expires_at <= now
+        if expired:
+            _expire_locked(action, now)
+        else:
+            validate_parameters(action_type=action.action_type, parameters=parameters, skill_id=action.skill_id)
+            _apply_edit(action, user, parameters, now)
+    if expired:
+        raise ActionExpired("action expired before it was edited; it will not run")
+    action.refresh_from_db()
+    return action
+
+
+def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, Any], now: datetime) -> None:
+    new_hash = payload_hash(action_type=action.action_type, skill_id=action.skill_id, parameters=parameters)
+    if new_hash == action.payload_hash:
+        raise InvalidParameters("the new parameters are the same as the current ones")
+    skill = get_skill(action.skill_id)
+    classification = classify(
+        action_type=action.action_type, parameters=parameters, skill=skill, skill_id=action.skill_id
+    )
+    values = runtime_values("expiry_high", "expiry_critical", "quorum_critical")
+    expiry = expiry_for(classification.level, values)
+    expires_at = action.expires_at
+    if expiry is not None and (expires_at is None or now + expiry < expires_at):
+        expires_at = now + expiry
+    voided = Approval.objects.filter(action=action, voided_at__isnull=True).update(voided_at=now)
+    old_params = action.parameters
+    Action.objects.filter(id=action.id, status=Status.PENDING).update(
+        parameters=parameters,
+        payload_hash=new_hash,
+        security_level=classification.level,
+        classification_reasons=classification.reasons,
+        approvals_required=_required_approvals(classification.level, values["quorum_critical"]),
+        expires_at=expires_at,
+    )
+    actor = user.get_username()
+    audit_append(
+        actor=actor,
+        event="action.edited",
+        action_id=action.id,
+        data={
+            "diff": parameters_diff(old_params, parameters),
+            "security_level": {"old": action.security_level, "new": classification.level},
+            "reasons": classification.reasons,
+            "payload_hash": {"old": action.payload_hash, "new": new_hash},
+            "approvals_voided": voided,
+        },
+    )
+    transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.PENDING))
+    if classification.level not in HELD_LEVELS:
+        Approval.objects.create(
+            action=action,
+            user=None,
+            decision=Decision.APPROVE,
+            reason=f"{classification.level} risk after edit: approved by policy",
+            payload_hash=new_hash,
+            at=now,
+        )
+        _transition(
+            action_id=action.id,
+            source=Status.PENDING,
+            target=Status.APPROVED,
+            actor=SYSTEM_ACTOR,
+            event="action.approved",
+            data={"by_policy": classification.level, "after_edit_by": actor},
+            approved_at=now,
+        )
+
+
+def parameters_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Keys added, removed and changed between two parameter objects."""
+    return {
+        "added": {key: new[key] for key in new.keys() - old.keys()},
+        "removed": {key: old[key] for key in old.keys() - new.keys()},
+        "changed": {key: {"old": old[key], "new": new[key]} for key in old.keys() & new.keys() if old[key] != new[key]},
+    }
+
+
+def action_expire(*, action_id: UUID, now: datetime | None = None) -> bool:
+    """Expire one pending action whose time is up; False if it was decided or is not due."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        action = Action.objects.select_for_update().get(id=action_id)
+        if action.status != Status.PENDING or action.expires_at is None:
+            return False
+        return _expire_locked(action, now)
+
+
+def actions_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    now = now or timezone.now()
+    due = Action.objects.filter(status=Status.PENDING, expires_at__lte=now).values_list("id", flat=True)[:limit]
+    return sum(action_expire(action_id=action_id, now=now) for action_id in list(due))
+
+
+# Execution bookkeeping, called by the executor.
+
+
+def is_idempotent(action: Action) -> bool:
+    """Whether running the action twice has the same effect as once (safe to retry)."""
+    if action.action_type in (ActionType.CHAT, ActionType.MODEL_SWITCH, ActionType.CONFIG_CHANGE):
+        return True
+    if action.action_type == ActionType.API_CALL:
+        return action.parameters.get("method") in ("GET", "HEAD")
+    if action.action_type == ActionType.FILE_OPERATION:
+        return action.parameters.get("operation") in ("read", "list", "mkdir")
+    return False
+
+
+def _lease_until(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.ACTIONHUB_LEASE_SECONDS)
+
+
+def action_start(*, action_id: UUID, worker_id: str) -> Action | None:
+    """Claim an approved action for this worker; None if another worker has it or it is not approved."""
+    now = timezone.now()
+    with transaction.atomic():
+        started = _transition(
+            action_id=action_id,
+            source=Status.APPROVED,
+            target=Status.EXECUTING,
+            actor=SYSTEM_ACTOR,
+            event="action.started",
+            data={"worker": worker_id},
+            attempt=F("attempt") + 1,
+            worker_id=worker_id,
+            started_at=now,
+            lease_expires_at=_lease_until(now),
+        )
+    return Action.objects.select_related("requested_by").get(id=action_id) if started else None
+
+
+def action_heartbeat(*, action_id: UUID, worker_id: str, attempt: int) -> bool:
+    """Extend the lease; False means this worker lost the action and must not record a result."""
+    return bool(
+        Action.objects.filter(id=action_id, status=Status.EXECUTING, worker_id=worker_id, attempt=attempt).update(
+            lease_expires_at=_lease_until(timezone.now())
+        )
+    )
+
+
+def action_complete(*, action_id: UUID, worker_id: str, attempt: int, result: Any) -> bool:
+    with transaction.atomic():
+        return _transition(
+            action_id=action_id,
+            source=Status.EXECUTING,
+            target=Status.COMPLETED,
+            actor=SYSTEM_ACTOR,
+            event="action.completed",
+            data={"attempt": attempt, "result": result},
+            where={"worker_id": worker_id, "attempt": attempt},
+            result=result,
+            error="",
+            completed_at=timezone.now(),
+            lease_expires_at=None,
+        )
+
+
+def action_fail(*, action_id: UUID, worker_id: str, attempt: int, error: str) -> bool:
+    with transaction.atomic():
+        return _transition(
+            action_id=action_id,
+            source=Status.EXECUTING,
+            target=Status.FAILED,
+            actor=SYSTEM_ACTOR,
+            event="action.failed",
+            data={"attempt": attempt, "error": error},
+            where={"worker_id": worker_id, "attempt": attempt},
+            error=error,
+            completed_at=timezone.now(),
+            lease_expires_at=None,
+        )
+
+
+def action_recover(*, action: Action, reason: str, now: datetime | None = None) -> str | None:
+    """Recover an executing action whose worker is gone; returns the new status or None if it moved on.
+
+    Idempotent kinds go back to approved for another attempt (bounded by ACTIONHUB_MAX_ATTEMPTS);
+    anything else fails with error `interrupted` and is flagged for review, so it never runs twice.
+    """
+    now = now or timezone.now()
+    where = {"worker_id": action.worker_id, "attempt": action.attempt}
+    with transaction.atomic():
+        if is_idempotent(action) and action.attempt < settings.ACTIONHUB_MAX_ATTEMPTS:
+            released = _transition(
+                action_id=action.id,
+                source=Status.EXECUTING,
+                target=Status.APPROVED,
+                actor=SYSTEM_ACTOR,
+                event="action.released",
+                data={"attempt": action.attempt, "worker": action.worker_id, "reason": reason},
+                where=where,
+                worker_id="",
+                lease_expires_at=None,
+            )
+            return Status.APPROVED if released else None
+        failed = _transition(
+            action_id=action.id,
+            source=Status.EXECUTING,
+            target=Status.FAILED,
+            actor=SYSTEM_ACTOR,
+            event="action.failed",
+            data={"attempt": action.attempt, "worker": action.worker_id, "error": INTERRUPTED, "reason": reason},
+            where=where,
+            error=INTERRUPTED,
+            needs_review=True,
+            completed_at=now,
+            lease_expires_at=None,
+        )
+        return Status.FAILED if failed else None
+
+
+def actions_recover_stale(*, now: datetime | None = None, limit: int = 100) -> int:
+    """Recover executing actions whose lease ran out (their worker died)."""
+    now = now or timezone.now()
+    stale = Action.objects.filter(status=Status.EXECUTING, lease_expires_at__lt=now)[:limit]
+    return sum(action_recover(action=action, reason="lease expired", now=now) is not None for action in stale)

@@ -1,0 +1,50 @@
+"""Wake idle workers the moment a task is enqueued (Postgres LISTEN/NOTIFY).
+
+On SQLite there is no notification channel; workers poll at ACTIONHUB_WORKER_POLL instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+from collections.abc import Callable
+
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "actionhub_tasks"
+
+
+def wake_workers() -> None:
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {CHANNEL}")
+    except Exception:  # the workers' poll picks the task up anyway
+        logger.warning("could not notify workers", exc_info=True)
+
+
+def waiter() -> Callable[[float], None]:
+    """A function that sleeps up to `timeout` seconds, returning early on a wake-up."""
+    if connection.vendor != "postgresql":
+        import time
+
+        return time.sleep
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    listener = psycopg.connect(**params, autocommit=True)
+    listener.execute(f"LISTEN {CHANNEL}")
+
+    def wait(timeout: float) -> None:
+        ready, _, _ = select.select([listener.fileno()], [], [], timeout)
+        if ready:
+            # Drain everything pending so one burst of enqueues is one wake-up.
+            for _ in listener.notifies(timeout=0):
+                pass
+
+    return wait

@@ -1,0 +1,59 @@
+"""The tamper-evident audit chain: append-only entries linked by hashes."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """One event. `hash` = sha256(prev_hash + canonical JSON of the other fields)."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    event = models.CharField(max_length=64)
+    action_id = models.UUIDField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["action_id", "seq"], name="audit_action_seq"),
+            models.Index(fields=["actor", "seq"], name="audit_actor_seq"),
+            models.Index(fields=["event", "seq"], name="audit_event_seq"),
+            models.Index(fields=["at"], name="audit_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.event} by {self.actor}"
+
+
+class AuditHead(models.Model):
+    """The chain's single head row; locking it serializes appends on every database."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"head at {self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """An anchor of (seq, hash) written by `verify_audit --checkpoint`; detects truncation.
+
+    Copy checkpoints off the machine (the command prints them) for a truly external anchor.
+    """
+
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.seq}:{self.hash}"
