@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_datetime
 from llm.client import LLMClient, LLMError
 from ninja import NinjaAPI
+from ninja import Status as Reply
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api import schemas
@@ -145,7 +146,7 @@ def create_action(request: HttpRequest, body: schemas.ActionIn):
     action = action_create(
         user=request.user, action_type=body.action_type, parameters=body.parameters, skill_id=body.skill_id
     )
-    return 201, _reload(action.id, request.user)
+    return Reply(201, _reload(action.id, request.user))
 
 
 @api.get("/actions/pending", response=schemas.ActionPage, tags=["actions"])
@@ -269,7 +270,7 @@ async def chat(request: HttpRequest, body: schemas.ChatIn):
         "error": action.error or None,
         "security_level": action.security_level,
     }
-    return (200 if action.status in TERMINAL else 202), payload
+    return Reply(200 if action.status in TERMINAL else 202, payload)
 
 
 @api.get("/models", response={200: schemas.ModelsOut, 502: schemas.Error}, tags=["models"])
@@ -279,7 +280,7 @@ def list_models(request: HttpRequest):
         with LLMClient.from_settings() as client:
             models = client.list_models()
     except LLMError as exc:
-        return 502, {"detail": str(exc)}
+        return Reply(502, {"detail": str(exc)})
     return {"models": models, "active": runtime_get("default_model")}
 
 
@@ -288,7 +289,7 @@ def switch_model(request: HttpRequest, body: schemas.ModelSwitchIn):
     """Request a model switch (a model_switch action)."""
     check_rate_limit(request)
     action = action_create(user=request.user, action_type=ActionType.MODEL_SWITCH, parameters={"model": body.model})
-    return 201, _reload(action.id, request.user)
+    return Reply(201, _reload(action.id, request.user))
 
 
 @api.get("/skills", response=list[schemas.SkillOut], tags=["skills"])

@@ -27,6 +27,13 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # Password hashing at production strength costs ~0.3 s per user; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _uses_db(request: pytest.FixtureRequest) -> bool:
     names = set(request.fixturenames)
     return bool(request.node.get_closest_marker("django_db") or names & {"db", "transactional_db", "live_server"})
@@ -53,6 +60,14 @@ def _append_only_audit(request: pytest.FixtureRequest):
     yield
     if _is_transactional(request) and connection.vendor == "sqlite":
         triggers.uninstall(connection)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

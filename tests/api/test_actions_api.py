@@ -95,11 +95,11 @@ def test_it_requires_authentication(db):
 
 def test_it_enforces_csrf_for_session_posts(alice):
     client = Client(enforce_csrf_checks=True)
+    client.get("/accounts/login/")
+    token = client.cookies["csrftoken"].value
     assert client.login(username="alice", password=PASSWORD)
     response = client.post("/api/actions", data=json.dumps(HIGH_ACTION), content_type="application/json")
     assert response.status_code == 403
-    client.get("/accounts/login/")
-    token = client.cookies["csrftoken"].value
     response = client.post(
         "/api/actions", data=json.dumps(HIGH_ACTION), content_type="application/json", HTTP_X_CSRFTOKEN=token
     )
