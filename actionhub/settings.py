@@ -265,6 +265,7 @@ ACTIONHUB_API_CALL_MAX_BYTES = env_int("ACTIONHUB_API_CALL_MAX_BYTES", 1024 * 10
 ACTIONHUB_SANDBOX_IMAGE = env_str("ACTIONHUB_SANDBOX_IMAGE", "actionhub-sandbox:latest")
 ACTIONHUB_SKILLS_DIR = env_str("ACTIONHUB_SKILLS_DIR")
 ACTIONHUB_RATE_LIMIT = env_str("ACTIONHUB_RATE_LIMIT", "120/m")
+ACTIONHUB_HTTP_THREADS = env_int("ACTIONHUB_HTTP_THREADS", 16)
 # Executor: a running action holds a lease that its worker renews; an expired lease
 # means the worker died and the action is recovered by another worker.
 ACTIONHUB_LEASE_SECONDS = env_float("ACTIONHUB_LEASE_SECONDS", 30.0)

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_datetime
-from llm.client import LLMClient, LLMError
 from ninja import NinjaAPI
 from ninja import Status as Reply
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -29,6 +28,7 @@ from approvals.runtime import runtime_get
 from approvals.selectors import action_approvals, action_get_for, pending_actions
 from approvals.services import action_create, action_decide, action_edit
 from audit.selectors import audit_entries
+from llm.client import LLMClient, LLMError
 from skills.selectors import skills_list
 from skills.services import UnknownSkill, skill_set_enabled
 
@@ -146,7 +146,7 @@ def create_action(request: HttpRequest, body: schemas.ActionIn):
     action = action_create(
         user=request.user, action_type=body.action_type, parameters=body.parameters, skill_id=body.skill_id
     )
-    return Reply(201, _reload(action.id, request.user))
+    return Reply(201, action_payload(action))
 
 
 @api.get("/actions/pending", response=schemas.ActionPage, tags=["actions"])
@@ -289,7 +289,7 @@ def switch_model(request: HttpRequest, body: schemas.ModelSwitchIn):
     """Request a model switch (a model_switch action)."""
     check_rate_limit(request)
     action = action_create(user=request.user, action_type=ActionType.MODEL_SWITCH, parameters={"model": body.model})
-    return Reply(201, _reload(action.id, request.user))
+    return Reply(201, action_payload(action))
 
 
 @api.get("/skills", response=list[schemas.SkillOut], tags=["skills"])

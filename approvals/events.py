@@ -26,8 +26,12 @@ def action_changed(*, action_id: UUID | str, status: str) -> None:
     if layer is None:
         return
     message = {"type": "action.changed", "action_id": str(action_id), "status": status}
+
+    async def send() -> None:
+        await layer.group_send(APPROVALS_GROUP, message)
+        await layer.group_send(action_group(action_id), message)
+
     try:
-        async_to_sync(layer.group_send)(APPROVALS_GROUP, message)
-        async_to_sync(layer.group_send)(action_group(action_id), message)
+        async_to_sync(send)()
     except Exception:  # a broadcast failure must not fail the request that committed
         logger.exception("broadcast of action %s failed", action_id)

@@ -19,17 +19,20 @@ def format_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def body_prefix(*, at: datetime, actor: str, event: str, action_id: UUID | str | None, data: Any) -> str:
+    """Canonical JSON of an entry up to its seq.
+
+    `seq` sorts last among the keys, so the body is this prefix + str(seq) + "}"; the writer
+    can prepare it before it knows seq, and Postgres finishes the hash under the head lock.
+    """
+    body = canonical_json(
+        {"action_id": str(action_id) if action_id else None, "actor": actor, "at": format_time(at), "data": data}
+    )
+    return body[:-1] + ',"event":' + json.dumps(event, ensure_ascii=False) + ',"seq":'
+
+
 def entry_hash(
     *, prev_hash: str, seq: int, at: datetime, actor: str, event: str, action_id: UUID | str | None, data: Any
 ) -> str:
-    body = canonical_json(
-        {
-            "seq": seq,
-            "at": format_time(at),
-            "actor": actor,
-            "event": event,
-            "action_id": str(action_id) if action_id else None,
-            "data": data,
-        }
-    )
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    prefix = body_prefix(at=at, actor=actor, event=event, action_id=action_id, data=data)
+    return hashlib.sha256(f"{prev_hash}{prefix}{seq}}}".encode()).hexdigest()

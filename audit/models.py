@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from audit.fields import CanonicalJSONField
+
 
 class AuditEntry(models.Model):
     """One event. `hash` = sha256(prev_hash + canonical JSON of the other fields)."""
@@ -13,7 +15,7 @@ class AuditEntry(models.Model):
     actor = models.CharField(max_length=150)
     event = models.CharField(max_length=64)
     action_id = models.UUIDField(null=True, blank=True)
-    data = models.JSONField(default=dict)
+    data = CanonicalJSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -37,6 +39,8 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # The hash before the last append, so one UPDATE … RETURNING yields both links.
+    prev_hash = models.CharField(max_length=64, default="")
 
     def __str__(self) -> str:
         return f"head at {self.seq}"

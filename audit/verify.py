@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
-from audit.chain import GENESIS_HASH, entry_hash
-from audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from django.db import connection, transaction
 
-CHUNK = 20_000
+from audit.chain import GENESIS_HASH
+from audit.models import AuditCheckpoint, AuditHead
+
+CHUNK = 10_000
+
+# Rows come back with `at` already in the chain's text form, so verifying costs no datetime work.
+_POSTGRES_ROWS = """
+SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), actor, event,
+       action_id::text, data, prev_hash, hash
+  FROM audit_auditentry ORDER BY seq
+"""
+_SQLITE_ROWS = "SELECT seq, at, actor, event, action_id, data, prev_hash, hash FROM audit_auditentry ORDER BY seq"
+
+_string = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -26,29 +42,75 @@ class Verdict:
     reason: str = ""
 
 
+def _sqlite_time(value: datetime | str) -> str:
+    # Django stores UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]" in SQLite; its cursor may parse it to a naive datetime.
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if "." not in value:
+        value += ".000000"
+    return value.replace(" ", "T") + "Z"
+
+
+def _rows() -> Iterator[tuple]:
+    """Every entry in seq order as (seq, at text, actor, event, action_id text, data JSON text, prev, hash)."""
+    sqlite = connection.vendor == "sqlite"
+    with transaction.atomic():
+        cursor = connection.chunked_cursor()
+        cursor.execute(_SQLITE_ROWS if sqlite else _POSTGRES_ROWS)
+        while rows := cursor.fetchmany(CHUNK):
+            if not sqlite:
+                yield from rows
+                continue
+            for seq, at, actor, event, action_id, data, prev_hash, stored in rows:
+                yield (
+                    seq,
+                    _sqlite_time(at),
+                    actor,
+                    event,
+                    str(UUID(action_id)) if action_id else None,
+                    data,
+                    prev_hash,
+                    stored,
+                )
+
+
+def row_hash(prev_hash: str, seq: int, at: str, actor: str, event: str, action_id: str | None, data: str) -> str:
+    """The same bytes as audit.chain.entry_hash, built from stored text: `data` is already canonical JSON."""
+    body = (
+        '{"action_id":'
+        + (f'"{action_id}"' if action_id else "null")
+        + ',"actor":'
+        + _string(actor)
+        + ',"at":"'
+        + at
+        + '","data":'
+        + data
+        + ',"event":'
+        + _string(event)
+        + f',"seq":{seq}}}'
+    )
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
 def verify_chain(*, anchors: Iterable[Anchor] = ()) -> Verdict:
     """Check every link; then the head row and every anchor (checkpoints catch truncation)."""
     wanted = {anchor.seq: anchor.hash for anchor in anchors}
     wanted.update(dict(AuditCheckpoint.objects.values_list("seq", "hash")))
     expected_seq, prev = 1, GENESIS_HASH
-    count = 0
-    rows = AuditEntry.objects.order_by("seq").values_list(
-        "seq", "at", "actor", "event", "action_id", "data", "prev_hash", "hash"
-    )
-    for seq, at, actor, event, action_id, data, prev_hash, stored_hash in rows.iterator(chunk_size=CHUNK):
+    for seq, at, actor, event, action_id, data, prev_hash, stored_hash in _rows():
         if seq != expected_seq:
-            return Verdict(False, count, prev, expected_seq, f"entry {expected_seq} is missing (next is {seq})")
+            return Verdict(
+                False, expected_seq - 1, prev, expected_seq, f"entry {expected_seq} is missing (next is {seq})"
+            )
         if prev_hash != prev:
-            return Verdict(False, count, prev, seq, "prev_hash does not match the previous entry's hash")
-        computed = entry_hash(
-            prev_hash=prev_hash, seq=seq, at=at, actor=actor, event=event, action_id=action_id, data=data
-        )
-        if computed != stored_hash:
-            return Verdict(False, count, prev, seq, "entry content does not match its hash")
+            return Verdict(False, seq - 1, prev, seq, "prev_hash does not match the previous entry's hash")
+        if row_hash(prev_hash, seq, at, actor, event, action_id, data) != stored_hash:
+            return Verdict(False, seq - 1, prev, seq, "entry content does not match its hash")
         if seq in wanted and wanted[seq] != stored_hash:
-            return Verdict(False, count, prev, seq, "entry differs from the checkpoint taken of it")
-        prev, expected_seq, count = stored_hash, seq + 1, count + 1
-    missing = sorted(seq for seq in wanted if seq >= expected_seq)
+            return Verdict(False, seq - 1, prev, seq, "entry differs from the checkpoint taken of it")
+        prev, expected_seq = stored_hash, seq + 1
+    count = expected_seq - 1
+    missing = sorted(seq for seq in wanted if seq > count)
     if missing:
         return Verdict(False, count, prev, expected_seq, f"chain ends before checkpointed entry {missing[0]}")
     head = AuditHead.objects.filter(id=1).first()

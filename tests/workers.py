@@ -30,7 +30,6 @@ def start_worker(**env: str) -> subprocess.Popen:
     full_env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
-        "DJANGO_DEBUG": "1",
         "ACTIONHUB_LEASE_SECONDS": "1",
         "ACTIONHUB_MAINTENANCE_INTERVAL": "0.2",
         "ACTIONHUB_LOG_LEVEL": "WARNING",

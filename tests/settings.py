@@ -1,0 +1,11 @@
+"""Settings for the test suite: production settings with a fixed, test-only secret and plain HTTP."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-used-anywhere-else-0123456789")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+
+from actionhub.settings import *  # noqa: F403
