@@ -21,7 +21,9 @@ WITH head AS (
     UPDATE audit_audithead
        SET prev_hash = hash,
            seq = seq + 1,
-           hash = encode(sha256(convert_to(hash, 'UTF8') || %(prefix)s || convert_to((seq + 1)::text || '}', 'UTF8')), 'hex')
+           hash = encode(
+               sha256(convert_to(hash, 'UTF8') || %(prefix)s || convert_to((seq + 1)::text || '}', 'UTF8')), 'hex'
+           )
      WHERE id = 1
  RETURNING seq, hash, prev_hash
 )

@@ -1,0 +1,111 @@
+# Real services for the test suite: PostgreSQL, Redis and a Docker engine on loopback.
+# Source this file, then `services_start` (exports DATABASE_URL, REDIS_URL) and `services_stop`.
+# Safe to call twice: a service that already answers is reused, and only what was started here is stopped.
+
+SERVICES_DIR="${SERVICES_DIR:-/tmp/actionhub-services}"
+PG_PORT="${PG_PORT:-55432}"
+REDIS_PORT="${REDIS_PORT:-56379}"
+
+_now() { date +%s.%N; }
+_took() { awk -v a="$1" -v b="$(_now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+services_install() {
+  local missing=()
+  for pkg in postgresql redis-server docker.io chromium; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    local t; t=$(_now)
+    echo "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    echo "installed in $(_took "$t")"
+  fi
+}
+
+_pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+postgres_start() {
+  local t; t=$(_now)
+  export DATABASE_URL="postgres://actionhub:actionhub@127.0.0.1:${PG_PORT}/actionhub"
+  if pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then
+    echo "postgres already up on ${PG_PORT}"
+    return 0
+  fi
+  local bin data="$SERVICES_DIR/pg"
+  bin=$(_pg_bin)
+  [ -n "$bin" ] || { echo "no PostgreSQL server binaries found" >&2; return 1; }
+  mkdir -p "$SERVICES_DIR"
+  rm -rf "$data"
+  install -d -o postgres -g postgres "$data"
+  runuser -u postgres -- "$bin/initdb" -D "$data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+  # fsync off: this cluster is thrown away after the run, so durability buys nothing here.
+  runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+    -o "-p ${PG_PORT} -k ${data} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null
+  psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+    -c "CREATE ROLE actionhub LOGIN CREATEDB PASSWORD 'actionhub'" \
+    -c "CREATE DATABASE actionhub OWNER actionhub" >/dev/null
+  echo "$data" >"$SERVICES_DIR/pg.started"
+  echo "postgres up on ${PG_PORT} in $(_took "$t")"
+}
+
+redis_start() {
+  local t; t=$(_now)
+  export REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/0"
+  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    echo "redis already up on ${REDIS_PORT}"
+    return 0
+  fi
+  mkdir -p "$SERVICES_DIR"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
+    --logfile "$SERVICES_DIR/redis.log" --dir "$SERVICES_DIR" >/dev/null
+  for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  touch "$SERVICES_DIR/redis.started"
+  echo "redis up on ${REDIS_PORT} in $(_took "$t")"
+}
+
+docker_start() {
+  local t; t=$(_now)
+  if docker info >/dev/null 2>&1; then
+    echo "docker already up"
+    return 0
+  fi
+  mkdir -p "$SERVICES_DIR"
+  setsid dockerd >"$SERVICES_DIR/dockerd.log" 2>&1 &
+  echo $! >"$SERVICES_DIR/dockerd.pid"
+  for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start" >&2; tail -n 20 "$SERVICES_DIR/dockerd.log" >&2; return 1; }
+  echo "docker up in $(_took "$t")"
+}
+
+services_start() {
+  services_install
+  postgres_start
+  redis_start
+  docker_start
+  export CHROMIUM_PATH=/usr/bin/chromium
+}
+
+services_logs() {
+  for log in "$SERVICES_DIR/pg/server.log" "$SERVICES_DIR/redis.log" "$SERVICES_DIR/dockerd.log"; do
+    [ -f "$log" ] && { echo "--- $log"; tail -n 30 "$log"; }
+  done
+  return 0
+}
+
+services_stop() {
+  if [ -f "$SERVICES_DIR/pg.started" ]; then
+    runuser -u postgres -- "$(_pg_bin)/pg_ctl" -D "$(cat "$SERVICES_DIR/pg.started")" -m fast stop >/dev/null 2>&1 || true
+    rm -f "$SERVICES_DIR/pg.started"
+  fi
+  if [ -f "$SERVICES_DIR/redis.started" ]; then
+    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    rm -f "$SERVICES_DIR/redis.started"
+  fi
+  if [ -f "$SERVICES_DIR/dockerd.pid" ]; then
+    kill "$(cat "$SERVICES_DIR/dockerd.pid")" 2>/dev/null || true
+    rm -f "$SERVICES_DIR/dockerd.pid"
+  fi
+  return 0
+}
