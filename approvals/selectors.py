@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from approvals.models import Action, Approval, Status
 from approvals.roles import is_auditor, is_reviewer
@@ -30,12 +30,33 @@ def action_get_for(*, action_id: UUID, user: AbstractBaseUser) -> Action | None:
 
 
 def pending_actions(*, after: tuple[datetime, UUID] | None, limit: int) -> list[Action]:
-    """Pending actions, oldest first, by keyset (created_at, id); served by action_status_created."""
-    queryset = Action.objects.filter(status=Status.PENDING)
+    """Pending actions, oldest first, by keyset (created_at, id); served by action_status_created.
+
+    Their approvals come separately from approvals_by_action (one flat query, no per-row prefetch).
+    """
+    queryset = Action.objects.filter(status=Status.PENDING).annotate(requester_name=F("requested_by__username"))
     if after is not None:
         created_at, action_id = after
         queryset = queryset.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=action_id))
-    return list(_with_approvals(queryset.order_by("created_at", "id"))[:limit])
+    return list(queryset.order_by("created_at", "id")[:limit])
+
+
+def approvals_by_action(action_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+    """The live approvals of many actions, grouped by action id, oldest first."""
+    grouped: dict[UUID, list[dict[str, Any]]] = {action_id: [] for action_id in action_ids}
+    rows = (
+        Approval.objects.filter(action_id__in=action_ids, voided_at__isnull=True)
+        .order_by("at")
+        .values_list("action_id", "user__username", "decision", "reason", "at")
+    )
+    for action_id, username, decision, reason, at in rows:
+        grouped[action_id].append({"user": username or "system", "decision": decision, "reason": reason, "at": at})
+    return grouped
+
+
+def requester_name(action: Action) -> str:
+    """The requester's username, from the list query's annotation when present (saves a User per row)."""
+    return getattr(action, "requester_name", None) or action.requested_by.get_username()
 
 
 def action_approvals(action: Action) -> list[dict[str, Any]]:

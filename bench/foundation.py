@@ -4,6 +4,7 @@ approve → execution-start latency, verify_audit speed and idle web RSS. Prints
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from bench.common import (
 )
 
 PENDING = 100_000
-AUDIT_ENTRIES = 300_000
+AUDIT_ENTRIES = 1_000_000
 HIGH = {"action_type": "file_operation", "parameters": {"operation": "delete", "path": "reports/old.csv"}}
 
 
@@ -160,12 +161,19 @@ def seed_audit(count: int) -> None:
     AuditHead.objects.filter(id=1).update(seq=seq, hash=prev)
 
 
-def bench_verify(env: dict[str, str]) -> tuple[float, int]:
+def bench_verify(env: dict[str, str]) -> tuple[float, float, int]:
+    """The chain's streaming rate in-process, and the command's rate including its start-up."""
+    from audit.verify import verify_chain
+
+    start = time.perf_counter()
+    verdict = verify_chain()
+    streaming = verdict.entries / (time.perf_counter() - start)
+    assert verdict.ok
     start = time.perf_counter()
     out = manage(env, "verify_audit")
     elapsed = time.perf_counter() - start
     entries = int(re.search(r"OK (\d+) entries", out).group(1))
-    return entries / elapsed, entries
+    return streaming, entries / elapsed, entries
 
 
 def bench_idle_rss(env: dict[str, str]) -> float:
@@ -197,7 +205,7 @@ def main() -> None:
 
     print("| benchmark | result | target | met |")
     print("|---|---|---|---|")
-    server = Server(env, workers=2)
+    server = Server(env, workers=int(os.environ.get("BENCH_WEB_WORKERS", "3")))
     try:
         rate = bench_submit(server, alice_token)
         report("durable submit, HIGH action, 16 connections", f"{rate:,.0f} req/s", ">= 1,200 req/s", rate >= 1200)
@@ -219,8 +227,13 @@ def main() -> None:
     finally:
         server.stop()
     seed_audit(AUDIT_ENTRIES)
-    speed, entries = bench_verify(env)
-    report(f"verify_audit ({entries:,} entries)", f"{speed:,.0f} entries/s", ">= 100,000 entries/s", speed >= 100_000)
+    streaming, command, entries = bench_verify(env)
+    report(
+        f"verify_audit ({entries:,} entries)",
+        f"{streaming:,.0f} entries/s streaming; {command:,.0f} entries/s for the whole command",
+        ">= 100,000 entries/s",
+        command >= 100_000,
+    )
     rss = bench_idle_rss(env)
     report("idle web worker RSS", f"{rss:.0f} MB", "<= 100 MB", rss <= 100)
 
