@@ -33,4 +33,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	bash bench/run.sh

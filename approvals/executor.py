@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
 from approvals.handlers import HandlerError, run_handler
+from approvals.models import Action
 from approvals.services import action_complete, action_fail, action_heartbeat, action_start
 
 logger = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ def run_action(*, action_id: UUID | str, worker_id: str) -> str:
     return _finish(action, heartbeat, result=result)
 
 
-def _finish(action, heartbeat: _Heartbeat, *, result=None, error: str | None = None) -> str:
+def _finish(action: Action, heartbeat: _Heartbeat, *, result: Any = None, error: str | None = None) -> str:
     heartbeat.stopped.set()
     heartbeat.join()
     close_old_connections()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run the benchmarks against a durable throwaway PostgreSQL (fsync on, unlike the test cluster).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+data=$(mktemp -d)
+port=55433
+bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+chown postgres "$data"
+runuser -u postgres -- "$bin/initdb" -D "$data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+  -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+trap 'runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m fast stop >/dev/null; rm -rf "$data"' EXIT
+psql -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE ROLE actionhub LOGIN CREATEDB PASSWORD 'actionhub'"
+export DATABASE_URL="postgres://actionhub:actionhub@127.0.0.1:$port/postgres"
+.venv/bin/python bench/foundation.py
