@@ -115,4 +115,3 @@ class SkillOut(Schema):
 
 class Error(Schema):
     detail: str
-    errors: Any = None

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.db import transaction
-from llm.client import LLMClient, LLMError
 
 from approvals.models import Action, ActionType, Status
+from approvals.outbound import OutboundError, send_request
 from approvals.parameters import normalize_config_value, url_allowed
 from approvals.runtime import runtime_get, runtime_set
 from audit.services import audit_append
+from llm.client import LLMClient, LLMError
 
 
 class HandlerError(Exception):
@@ -99,35 +98,15 @@ def run_config_change(action: Action) -> dict[str, Any]:
 
 def run_api_call(action: Action) -> dict[str, Any]:
     params = action.parameters
-    url = params["url"]
     # Checked again at run time: the allowlist may have shrunk since the action was submitted.
-    if not url_allowed(url, settings.ACTIONHUB_API_ALLOWLIST):
+    if not url_allowed(params["url"], settings.ACTIONHUB_API_ALLOWLIST):
         raise HandlerError("url is not under any ACTIONHUB_API_ALLOWLIST entry")
-    limit = settings.ACTIONHUB_API_CALL_MAX_BYTES
     try:
-        with (
-            httpx.Client(timeout=settings.ACTIONHUB_API_CALL_TIMEOUT, follow_redirects=False) as client,
-            client.stream(
-                params["method"], url, headers=params.get("headers") or {}, json=params.get("json")
-            ) as response,
-        ):
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body.extend(chunk)
-                if len(body) > limit:
-                    raise HandlerError(f"response body exceeds the {limit}-byte limit")
-    except httpx.TimeoutException as exc:
-        raise HandlerError(f"request timed out after {settings.ACTIONHUB_API_CALL_TIMEOUT:g}s") from exc
-    except httpx.HTTPError as exc:
-        raise HandlerError(f"request failed: {exc.__class__.__name__}: {exc}") from exc
-    text = body.decode(response.encoding or "utf-8", errors="replace")
-    parsed: Any = text
-    if "json" in response.headers.get("content-type", ""):
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            parsed = text
-    return {"status": response.status_code, "headers": dict(response.headers), "body": parsed}
+        return send_request(
+            method=params["method"], url=params["url"], headers=params.get("headers") or {}, body=params.get("json")
+        )
+    except OutboundError as exc:
+        raise HandlerError(str(exc)) from exc
 
 
 def run_skill(action: Action) -> dict[str, Any]:

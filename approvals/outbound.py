@@ -1,0 +1,42 @@
+"""The only module that sends the HTTP requests agents ask for (api_call actions)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+
+class OutboundError(Exception):
+    """A readable reason the request failed."""
+
+
+def send_request(*, method: str, url: str, headers: dict[str, str], body: Any) -> dict[str, Any]:
+    """Send one request, never following redirects (they could leave the allowlist), with a
+    timeout and a cap on the response size; returns status, headers and the (parsed) body."""
+    limit = settings.ACTIONHUB_API_CALL_MAX_BYTES
+    timeout = settings.ACTIONHUB_API_CALL_TIMEOUT
+    try:
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=False) as client,
+            client.stream(method, url, headers=headers, json=body) as response,
+        ):
+            content = bytearray()
+            for chunk in response.iter_bytes():
+                content.extend(chunk)
+                if len(content) > limit:
+                    raise OutboundError(f"response body exceeds the {limit}-byte limit")
+    except httpx.TimeoutException as exc:
+        raise OutboundError(f"request timed out after {timeout:g}s") from exc
+    except httpx.HTTPError as exc:
+        raise OutboundError(f"request failed: {type(exc).__name__}: {exc}") from exc
+    text = content.decode(response.encoding or "utf-8", errors="replace")
+    parsed: Any = text
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = text
+    return {"status": response.status_code, "headers": dict(response.headers), "body": parsed}
