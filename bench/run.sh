@@ -14,3 +14,4 @@ trap 'runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m fast stop >/dev/null; r
 psql -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE ROLE actionhub LOGIN CREATEDB PASSWORD 'actionhub'"
 export DATABASE_URL="postgres://actionhub:actionhub@127.0.0.1:$port/postgres"
 .venv/bin/python bench/foundation.py
+.venv/bin/python bench/sqlite_start_latency.py
