@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from approvals.models import Action, Approval, RuntimeSetting, WorkerHeartbeat
+from audit.admin import ReadOnlyAdmin
 
 
 class ApprovalInline(admin.TabularInline):
@@ -16,7 +17,7 @@ class ApprovalInline(admin.TabularInline):
 
 
 @admin.register(Action)
-class ActionAdmin(admin.ModelAdmin):
+class ActionAdmin(ReadOnlyAdmin):
     """Read-only: status changes go through the lifecycle services so they are audited."""
 
     list_display = ("id", "action_type", "security_level", "status", "requested_by", "created_at", "needs_review")
@@ -25,30 +26,12 @@ class ActionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [ApprovalInline]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(RuntimeSetting)
-class RuntimeSettingAdmin(admin.ModelAdmin):
+class RuntimeSettingAdmin(ReadOnlyAdmin):
     """Read-only: runtime settings change through audited config_change actions."""
 
     list_display = ("key", "value", "updated_at", "updated_by")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(WorkerHeartbeat)

@@ -12,7 +12,7 @@ from django.db import close_old_connections, connection
 
 from approvals.handlers import HandlerError, run_handler
 from approvals.models import Action
-from approvals.services import action_complete, action_fail, action_heartbeat, action_start
+from approvals.services import action_finish, action_heartbeat, action_start
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +59,10 @@ def _finish(action: Action, heartbeat: _Heartbeat, *, result: Any = None, error:
     heartbeat.stopped.set()
     heartbeat.join()
     close_old_connections()
-    keys = {"action_id": action.id, "worker_id": action.worker_id, "attempt": action.attempt}
-    if error is not None:
-        recorded = action_fail(**keys, error=error)
-        status = "failed"
-    else:
-        recorded = action_complete(**keys, result=result)
-        status = "completed"
+    status = "failed" if error is not None else "completed"
+    recorded = action_finish(
+        action_id=action.id, worker_id=action.worker_id, attempt=action.attempt, result=result, error=error
+    )
     if not recorded:
         logger.warning("action %s: lease lost before the %s result was recorded", action.id, status)
         return "lost"

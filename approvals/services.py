@@ -416,34 +416,25 @@ def action_heartbeat(*, action_id: UUID, worker_id: str, attempt: int) -> bool:
     )
 
 
-def action_complete(*, action_id: UUID, worker_id: str, attempt: int, result: Any) -> bool:
+def action_finish(
+    *, action_id: UUID, worker_id: str, attempt: int, result: Any = None, error: str | None = None
+) -> bool:
+    """Record the outcome of this worker's attempt: completed with `result`, or failed with `error`.
+
+    False when the attempt no longer owns the action (its lease ran out and it was recovered).
+    """
+    failed = error is not None
     with transaction.atomic():
         return _transition(
             action_id=action_id,
             source=Status.EXECUTING,
-            target=Status.COMPLETED,
+            target=Status.FAILED if failed else Status.COMPLETED,
             actor=SYSTEM_ACTOR,
-            event="action.completed",
-            data={"attempt": attempt, "result": result},
+            event="action.failed" if failed else "action.completed",
+            data={"attempt": attempt, **({"error": error} if failed else {"result": result})},
             where={"worker_id": worker_id, "attempt": attempt},
-            result=result,
-            error="",
-            completed_at=timezone.now(),
-            lease_expires_at=None,
-        )
-
-
-def action_fail(*, action_id: UUID, worker_id: str, attempt: int, error: str) -> bool:
-    with transaction.atomic():
-        return _transition(
-            action_id=action_id,
-            source=Status.EXECUTING,
-            target=Status.FAILED,
-            actor=SYSTEM_ACTOR,
-            event="action.failed",
-            data={"attempt": attempt, "error": error},
-            where={"worker_id": worker_id, "attempt": attempt},
-            error=error,
+            result=None if failed else result,
+            error=error or "",
             completed_at=timezone.now(),
             lease_expires_at=None,
         )

@@ -6,6 +6,8 @@ from audit.models import AuditCheckpoint, AuditEntry
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that only the application's services write (audited), never the admin."""
+
     def has_add_permission(self, request) -> bool:
         return False
 

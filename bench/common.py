@@ -137,3 +137,16 @@ def report(name: str, value: str, target: str, ok: bool) -> str:
     line = f"| {name} | {value} | {target} | {'yes' if ok else 'no'} |"
     print(line, flush=True)
     return line
+
+
+def approve_to_start_ms(action_id: object, *, timeout: float = 10.0) -> float:
+    """Wait until a worker starts the action; the delay between its approval and start, in ms."""
+    from approvals.models import Action
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        action = Action.objects.get(id=action_id)
+        if action.started_at:
+            return (action.started_at - action.approved_at).total_seconds() * 1000
+        time.sleep(0.005)
+    raise RuntimeError(f"action {action_id} did not start within {timeout}s")

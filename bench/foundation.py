@@ -19,6 +19,7 @@ from bench.common import (
     PYTHON,
     ROOT,
     Server,
+    approve_to_start_ms,
     bench_database_url,
     environment,
     manage,
@@ -103,8 +104,6 @@ def bench_pending_page(server: Server, token: str, *, samples: int = 300) -> dic
 def bench_approve_to_start(server: Server, env: dict[str, str], alice_token: str, bob_token: str) -> dict[str, float]:
     import httpx
 
-    from approvals.models import Action
-
     worker = subprocess.Popen([PYTHON, "manage.py", "run_worker"], cwd=ROOT, env=env)
     latencies = []
     try:
@@ -119,13 +118,7 @@ def bench_approve_to_start(server: Server, env: dict[str, str], alice_token: str
                     json={"approved": True, "payload_hash": created["payload_hash"]},
                     headers={"Authorization": f"Bearer {bob_token}"},
                 ).raise_for_status()
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline:
-                    action = Action.objects.get(id=created["id"])
-                    if action.started_at:
-                        break
-                    time.sleep(0.005)
-                latencies.append((action.started_at - action.approved_at).total_seconds() * 1000)
+                latencies.append(approve_to_start_ms(created["id"]))
                 time.sleep(0.05)
     finally:
         worker.terminate()

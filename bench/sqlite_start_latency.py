@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, ROOT, environment, manage, percentiles, report, setup_django  # noqa: E402
+from bench.common import PYTHON, ROOT, approve_to_start_ms, environment, manage, percentiles, report, setup_django
 
 HIGH = {"action_type": "file_operation", "parameters": {"operation": "delete", "path": "reports/old.csv"}}
 
@@ -25,7 +25,6 @@ def main() -> None:
     setup_django(env)
     from django.contrib.auth import get_user_model
 
-    from approvals.models import Action
     from approvals.services import action_create, action_decide
 
     users = get_user_model().objects
@@ -37,13 +36,7 @@ def main() -> None:
         for _ in range(60):
             action = action_create(user=alice, **HIGH)
             action_decide(action_id=action.id, user=bob, approved=True)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                action = Action.objects.get(id=action.id)
-                if action.started_at:
-                    break
-                time.sleep(0.005)
-            latencies.append((action.started_at - action.approved_at).total_seconds() * 1000)
+            latencies.append(approve_to_start_ms(action.id))
             time.sleep(0.03)
     finally:
         worker.terminate()

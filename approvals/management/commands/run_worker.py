@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections, transaction
+from django.db import OperationalError, close_old_connections, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
@@ -81,8 +81,8 @@ class ActionWorker(Worker):
                 if task_result is not None:
                     task_result.claim(self.worker_id)
                 return task_result
-        except Exception as exc:
-            if is_locked_database_exception(exc):
+        except OperationalError as exc:
+            if is_locked_database_exception(exc):  # SQLite: another process holds the write lock
                 return None
             raise
 
