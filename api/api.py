@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -37,8 +36,6 @@ from audit.selectors import audit_entries
 from llm.client import LLMClient, LLMError
 from skills.selectors import skills_list
 from skills.services import UnknownSkill, skill_set_enabled
-
-logger = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="ActionHub API",
@@ -139,9 +136,12 @@ def _require_reviewer(request: HttpRequest) -> None:
 def _parse_time(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
-    parsed = parse_datetime(value)
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
     if parsed is None:
-        raise HttpError(400, f"{name} must be an ISO 8601 date-time")
+        raise HttpError(400, f"{name} must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z")
     return parsed
 
 
@@ -164,12 +164,12 @@ def list_pending(request: HttpRequest, limit: int | None = None, cursor: str | N
     after = decode_cursor(cursor, size=2)
     key = None
     if after is not None:
-        created_at = parse_datetime(str(after[0]))
         try:
+            created_at = parse_datetime(str(after[0]))
             key = (created_at, UUID(str(after[1])))
         except ValueError as exc:
             raise BadCursor("cursor is not valid") from exc
-        if created_at is None:
+        if created_at is None or created_at.tzinfo is None:
             raise BadCursor("cursor is not valid")
     actions = pending_actions(after=key, limit=size + 1)
     page, more = actions[:size], len(actions) > size

@@ -64,7 +64,10 @@ def test_it_never_answers_junk_with_a_server_error(alice, bob, api_as, endpoints
         {"limit": -5},
         {"cursor": "%%%"},
         {"cursor": "WyJ4Il0"},
+        {"cursor": "WyIyMDI2LTEzLTQ1VDAwOjAwOjAwKzAwOjAwIiwgIngiXQ"},
+        {"cursor": "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgIjEyMzQ1Njc4LTEyMzQtMTIzNC0xMjM0LTEyMzQ1Njc4OTAxMiJd"},
         {"since": "not-a-date"},
+        {"until": "2026-13-45T00:00:00Z"},
         {"action": "nope"},
     ],
 )
