@@ -238,3 +238,18 @@ def test_it_reports_a_failed_chat_with_its_error(alice, api_as):
     body = response.json()
     assert (response.status_code, body["status"], body["response"]) == (200, "failed", None)
     assert "unreachable" in body["error"]
+
+
+def test_it_keeps_a_long_action_leased_while_its_worker_lives(alice, llm):
+    llm.mode, llm.delay = "slow", 0.6  # five chunks: 3 s, three times the 1 s lease
+    workers = [start_worker(**_llm_env(llm)), start_worker(**_llm_env(llm))]
+    try:
+        action = make_action(alice, {"action_type": "chat", "parameters": {"message": "take your time"}})
+        assert wait_for(lambda: _finished(action), timeout=30) == Status.COMPLETED
+    finally:
+        for worker in workers:
+            stop(worker)
+    action.refresh_from_db()
+    assert action.attempt == 1
+    assert not AuditEntry.objects.filter(action_id=action.id, event="action.released").exists()
+    assert len(llm.requests) == 1
