@@ -42,12 +42,12 @@ def _chat_history(action: Action) -> list[dict[str, str]]:
     return messages
 
 
-def run_chat(action: Action, on_token: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_chat(action: Action) -> dict[str, Any]:
     model = action.parameters.get("model") or runtime_get("default_model")
     messages = [*_chat_history(action), {"role": "user", "content": action.parameters["message"]}]
     try:
         with LLMClient.from_settings() as client:
-            reply = client.chat(model=model, messages=messages, on_token=on_token)
+            reply = client.chat(model=model, messages=messages)
     except LLMError as exc:
         raise HandlerError(str(exc)) from exc
     return {"response": reply.text, "model": reply.model or model}

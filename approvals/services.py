@@ -476,10 +476,3 @@ def action_recover(*, action: Action, reason: str, now: datetime | None = None) 
             lease_expires_at=None,
         )
         return Status.FAILED if failed else None
-
-
-def actions_recover_stale(*, now: datetime | None = None, limit: int = 100) -> int:
-    """Recover executing actions whose lease ran out (their worker died)."""
-    now = now or timezone.now()
-    stale = Action.objects.filter(status=Status.EXECUTING, lease_expires_at__lt=now)[:limit]
-    return sum(action_recover(action=action, reason="lease expired", now=now) is not None for action in stale)

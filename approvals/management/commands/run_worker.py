@@ -95,19 +95,20 @@ class ActionWorker(Worker):
 
     def run(self) -> None:
         logger.info("worker %s started (queues %s)", self.worker_id, ",".join(self.queue_names))
-        while self.running:
-            close_old_connections()
-            self.maintain()
-            task_result = self.claim()
-            if task_result is not None:
-                self.run_task(task_result)
-                continue
-            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
-                return
-            if self.running:
-                self.wait(min(self.interval, settings.ACTIONHUB_MAINTENANCE_INTERVAL))
-        WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
-        logger.info("worker %s stopped", self.worker_id)
+        try:
+            while self.running:
+                close_old_connections()
+                self.maintain()
+                task_result = self.claim()
+                if task_result is not None:
+                    self.run_task(task_result)
+                elif self.running:
+                    self.wait(min(self.interval, settings.ACTIONHUB_MAINTENANCE_INTERVAL))
+                if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                    return
+        finally:
+            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            logger.info("worker %s stopped", self.worker_id)
 
 
 class Command(BaseCommand):
