@@ -9,6 +9,7 @@ from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_datetime
@@ -43,6 +44,8 @@ api = NinjaAPI(
     description="Submit agent actions, review held ones, read the audit history.",
     auth=AUTH,
     urls_namespace="api",
+    # Anonymous visitors get nothing but the login page and /api/status, so the schema needs a login too.
+    docs_decorator=login_required,
 )
 
 TERMINAL = {Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.EXPIRED}

@@ -248,10 +248,15 @@ def test_it_shows_status_to_anyone_and_internals_to_staff(alice, api_as, db):
     assert {"llm", "workers", "docker", "queue"} <= set(detailed)
 
 
-def test_it_serves_the_openapi_document(db):
-    response = Client().get("/api/openapi.json")
+def test_it_serves_the_openapi_document_to_logged_in_users_only(alice):
+    assert Client().get("/api/openapi.json").status_code == 302
+    assert Client().get("/api/docs").status_code == 302
+    client = Client()
+    client.force_login(alice)
+    response = client.get("/api/openapi.json")
     assert response.status_code == 200
     assert "/api/actions" in response.json()["paths"]
+    assert client.get("/api/docs").status_code == 200
 
 
 def test_it_keeps_a_pending_action_after_a_failed_decision(alice, bob, api_as):
