@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 TASK_PATH = "approvals.tasks.execute_action"
 LOST_AFTER = timedelta(seconds=10)
+# Finished task rows only mirror what the action and its audit entries already record.
+KEEP_FINISHED_TASKS = timedelta(days=1)
 
 
 def _tasks_for(action_id: str):
@@ -51,6 +53,15 @@ def requeue_lost_actions(*, limit: int = 100) -> int:
             enqueue_execution(action_id=action_id)
             requeued += 1
     return requeued
+
+
+def prune_finished_tasks(*, limit: int = 5000) -> int:
+    cutoff = timezone.now() - KEEP_FINISHED_TASKS
+    finished = DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED], finished_at__lt=cutoff
+    ).values_list("id", flat=True)[:limit]
+    deleted, _ = DBTaskResult.objects.filter(id__in=list(finished)).delete()
+    return deleted
 
 
 def run_maintenance() -> dict[str, int]:

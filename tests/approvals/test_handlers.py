@@ -127,3 +127,24 @@ def test_it_issues_and_revokes_tokens_from_the_command(alice, api_as):
     from audit.models import AuditEntry
 
     assert {"auth.token_issued", "auth.token_revoked"} <= set(AuditEntry.objects.values_list("event", flat=True))
+
+
+def test_it_prunes_finished_task_rows_older_than_a_day(alice, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from approvals.maintenance import prune_finished_tasks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            make_action(alice, {"action_type": "file_operation", "parameters": {"operation": "list", "path": "."}})
+    old, recent, ready = DBTaskResult.objects.order_by("enqueued_at")
+    DBTaskResult.objects.filter(id=old.id).update(
+        status=TaskResultStatus.SUCCESSFUL, finished_at=timezone.now() - timedelta(days=2)
+    )
+    DBTaskResult.objects.filter(id=recent.id).update(status=TaskResultStatus.FAILED, finished_at=timezone.now())
+    assert prune_finished_tasks() == 1
+    assert set(DBTaskResult.objects.values_list("id", flat=True)) == {recent.id, ready.id}

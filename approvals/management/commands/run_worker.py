@@ -20,11 +20,13 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from approvals.maintenance import run_maintenance
+from approvals.maintenance import prune_finished_tasks, run_maintenance
 from approvals.models import Action, Status, WorkerHeartbeat
 from approvals.wakeup import waiter
 
 logger = logging.getLogger("approvals.worker")
+
+PRUNE_INTERVAL = 3600.0
 
 
 class ActionWorker(Worker):
@@ -36,6 +38,7 @@ class ActionWorker(Worker):
         self.current_action_id: str | None = None
         self.wait = waiter()
         self.next_maintenance = 0.0
+        self.next_prune = 0.0
 
     def shutdown(self, signum: int, frame: FrameType | None) -> None:
         if self.running and self.running_task:
@@ -67,6 +70,9 @@ class ActionWorker(Worker):
                 create_defaults={"pid": os.getpid(), "last_seen": timezone.now(), "started_at": timezone.now()},
             )
             counts = run_maintenance()
+            if now >= self.next_prune:
+                self.next_prune = now + PRUNE_INTERVAL
+                counts["pruned_tasks"] = prune_finished_tasks()
         except Exception:
             logger.exception("maintenance failed")
             return
