@@ -62,7 +62,7 @@ def _reason(exc: Exception) -> str:
 
 
 def _error_text(payload: Any) -> str:
-    """The message in either wire's error shape, {"error": "..."} or {"error": {"message": "..."}}; else ''."""
+    """The message in either wire's error shape, {"error": "..."} or {"error": {"message": "..."}}."""
     error = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(error, dict):
         error = error.get("message")
@@ -248,9 +248,8 @@ class LLMClient:
         message = _server_message(self._read_error_body(response))
         if status in (401, 403):
             # The server's own text is left out: some echo a partly masked key back.
-            return self._bad(
-                f"LLM server at {self.shown_url} refused the request (HTTP {status}); check ACTIONHUB_LLM_API_KEY"
-            )
+            hint = "check ACTIONHUB_LLM_API_KEY"
+            return self._bad(f"LLM server at {self.shown_url} refused the request (HTTP {status}); {hint}")
         if status == 404 and model and model in message:
             return self._bad(f"model {model!r} not found on the LLM server at {self.shown_url}")
         detail = f": {message}" if message else ""
