@@ -19,6 +19,8 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 WIRES = ("ollama", "openai")
+MODEL_LISTS = {"ollama": ("/api/tags", "models", "name"), "openai": ("/v1/models", "data", "id")}
+CHAT_PATHS = {"ollama": "/api/chat", "openai": "/v1/chat/completions"}
 # Failures that happen before the server produced any part of a reply, so a retry cannot duplicate output.
 RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 BACKOFF = 0.2  # seconds before the first retry, doubled for each further one
@@ -98,7 +100,9 @@ class LLMClient:
         self.retries = max(0, retries)
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        self._secrets = [secret for secret in (api_key, urlsplit(base).password) if secret]
+        secrets = (api_key, urlsplit(base).password)
+        # Shorter "keys" are placeholders (local servers often want any key at all); hiding them garbles text.
+        self._secrets = [secret for secret in secrets if secret and len(secret) >= 8]
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=connect_timeout))
 
@@ -125,23 +129,20 @@ class LLMClient:
     # The API
 
     def list_models(self) -> list[str]:
-        path, field, key = (
-            ("/api/tags", "models", "name") if self.api == "ollama" else ("/v1/models", "data", "id")
-        )
+        path, field, key = MODEL_LISTS[self.api]
         payload = self._get_json(path)
-        items = payload.get(field) if isinstance(payload, dict) else None
-        if not isinstance(items, list) or not all(
-            isinstance(item, dict) and isinstance(item.get(key), str) for item in items
-        ):
-            raise self._malformed("no list of models")
-        return [item[key] for item in items]
+        try:
+            names = [item[key] for item in payload[field]]
+        except (KeyError, TypeError) as exc:
+            raise self._malformed("no list of models") from exc
+        if not all(isinstance(name, str) for name in names):
+            raise self._malformed("a model without a name")
+        return names
 
     def chat_stream(self, *, model: str, messages: list[dict[str, str]]) -> Iterator[str]:
         """Yield the reply's text deltas as they arrive; the request goes out on the first next()."""
-        path = "/api/chat" if self.api == "ollama" else "/v1/chat/completions"
-        response = self._open(
-            "POST", path, body={"model": model, "messages": messages, "stream": True}, model=model
-        )
+        body = {"model": model, "messages": messages, "stream": True}
+        response = self._open("POST", CHAT_PATHS[self.api], body=body, model=model)
         deltas = self._ollama_deltas if self.api == "ollama" else self._openai_deltas
         try:
             yield from deltas(response.iter_lines())
@@ -170,7 +171,7 @@ class LLMClient:
         try:
             request = self._http.build_request(method, self.base_url + path, json=body)
             response = self._send(request)
-        except httpx.InvalidURL as exc:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise self._unavailable(f"LLM server URL {self.shown_url} is not usable: {_reason(exc)}") from exc
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
@@ -237,8 +238,6 @@ class LLMClient:
             what = f"timed out: nothing received for {self._timeout:g} s"
         elif isinstance(exc, httpx.ConnectError):
             what = f"is unreachable: {_reason(exc)}"
-        elif isinstance(exc, httpx.UnsupportedProtocol):
-            return self._unavailable(f"LLM server URL {self.shown_url} is not usable: {_reason(exc)}")
         else:
             what = f"dropped the connection: {_reason(exc)}"
         return self._unavailable(f"LLM server at {self.shown_url} {what}")

@@ -1,187 +1,229 @@
-"""A real HTTP server on loopback that speaks both LLM wires (Ollama and OpenAI-compatible).
+"""A real HTTP server on loopback speaking both LLM wires (Ollama and OpenAI-compatible), for tests and dev.
 
-Tests set `mode`, `reply`, `models`, `delay` and `api_key` between requests; `requests`
-records what arrived. Also a dev stand-in: `python tests/llm/fake_llm.py --port 11434`.
-"""
+Standalone: `python tests/llm/fake_llm.py --port 11434` serves until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import re
+import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 MODES = ("ok", "garbage", "http_500", "truncated", "slow", "drop")
+GARBAGE = b"<html><body><h1>502 Bad Gateway</h1>or rather, good garbage</body></html>"
 
 
 class FakeLLMServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    """Tests may change `models`, `reply`, `mode`, `delay` and `api_key` between requests.
+
+    `requests` records each request as {"method", "path", "json", "headers", "peer"}; header names are
+    lower-cased and `peer` is the client's (host, port), which tells connections apart.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.models = ["llama3.2", "qwen2.5:0.5b"]
         self.reply = "Hello from the fake LLM."
         self.mode = "ok"
         self.delay = 0.0
         self.api_key: str | None = None
         self.requests: list[dict[str, Any]] = []
-        self.httpd = ThreadingHTTPServer((host, port), self._handler())
-        self.httpd.daemon_threads = True
-        self.url = f"http://{host}:{self.httpd.server_address[1]}"
-        self._thread: threading.Thread | None = None
+        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd.llm = self
+        self.url = f"http://{host}:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01})
+        self._thread.daemon = True
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: str) -> None:
+        # A typo in a test would otherwise quietly behave like "ok".
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self._mode = mode
 
     def start(self) -> FakeLLMServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+        self._httpd.server_close()
 
     def __enter__(self) -> FakeLLMServer:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def chunks(self) -> list[str]:
-        words = self.reply.split(" ")
-        return [word + (" " if index < len(words) - 1 else "") for index, word in enumerate(words)]
+        """The reply cut into word-sized deltas that join back to exactly the reply."""
+        return re.findall(r"[^ ]+ *| +", self.reply)
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    llm: FakeLLMServer
 
-            def log_message(self, *args: object) -> None:
-                pass
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up mid-stream (timeouts, abandoned streams) are part of what tests exercise.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
-            def _body(self) -> Any:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    return json.loads(raw) if raw else None
-                except ValueError:
-                    return None
 
-            def _send_json(self, status: int, payload: Any) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive and chunked streaming, like real LLM servers
+    disable_nagle_algorithm = True  # each streamed chunk leaves at once
 
-            def _error(self, openai: bool, status: int, message: str) -> None:
-                self._send_json(status, {"error": {"message": message}} if openai else {"error": message})
+    @property
+    def llm(self) -> FakeLLMServer:
+        return cast(_HTTPServer, self.server).llm
 
-            def _start_stream(self, content_type: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.close_connection = True
+    @property
+    def openai(self) -> bool:
+        return self.path.startswith("/v1/")
 
-            def _write(self, text: str) -> None:
-                if server.mode == "slow":
-                    time.sleep(server.delay)
-                self.wfile.write(text.encode())
-                self.wfile.flush()
+    def log_message(self, *args: Any) -> None:
+        pass  # tests read `requests` instead
 
-            def _handle(self, method: str) -> None:
-                body = self._body() if method == "POST" else None
-                server.requests.append({"path": self.path, "json": body, "headers": dict(self.headers)})
-                openai = self.path.startswith("/v1/")
-                if server.mode == "drop":
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                if openai and server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
-                    self._error(True, 401, "Incorrect API key provided")
-                    return
-                if server.mode == "http_500":
-                    self._error(openai, 500, "model runner crashed")
-                    return
-                if server.mode == "garbage":
-                    page = b"<html>Bad Gateway, or rather good garbage</html>"
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/html")
-                    self.send_header("Content-Length", str(len(page)))
-                    self.end_headers()
-                    self.wfile.write(page)
-                    return
-                routes = {
-                    ("GET", "/api/tags"): self._tags,
-                    ("GET", "/v1/models"): self._models,
-                    ("POST", "/api/chat"): self._ollama_chat,
-                    ("POST", "/v1/chat/completions"): self._openai_chat,
-                }
-                route = routes.get((method, self.path))
-                if route is None:
-                    self._error(openai, 404, f"no route {self.path}")
-                    return
-                route(body or {})
+    def do_GET(self) -> None:
+        self._handle({"/api/tags": self._tags, "/v1/models": self._models})
 
-            def do_GET(self) -> None:
-                self._handle("GET")
+    def do_POST(self) -> None:
+        self._handle({"/api/chat": self._ollama_chat, "/v1/chat/completions": self._openai_chat})
 
-            def do_POST(self) -> None:
-                self._handle("POST")
+    def _handle(self, routes: dict[str, Callable[[dict[str, Any]], None]]) -> None:
+        body = self._read_json()
+        llm = self.llm
+        llm.requests.append(
+            {
+                "method": self.command,
+                "path": self.path,
+                "json": body,
+                "headers": {name.lower(): value for name, value in self.headers.items()},
+                "peer": self.client_address,
+            }
+        )
+        if llm.mode == "drop":
+            self.close_connection = True
+            return
+        if self.openai and llm.api_key and self.headers.get("Authorization") != f"Bearer {llm.api_key}":
+            self._error(401, "Incorrect API key provided.")
+        elif llm.mode == "http_500":
+            self._error(500, "model runner crashed")
+        elif llm.mode == "garbage":
+            self._send(200, "text/html", GARBAGE)
+        elif (route := routes.get(self.path)) is None:
+            self._error(404, f"no route {self.command} {self.path}")
+        else:
+            route(body if isinstance(body, dict) else {})
 
-            def _tags(self, body: Any) -> None:
-                self._send_json(200, {"models": [{"name": name, "size": 1} for name in server.models]})
+    def _read_json(self) -> Any:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
 
-            def _models(self, body: Any) -> None:
-                self._send_json(
-                    200, {"object": "list", "data": [{"id": name, "object": "model"} for name in server.models]}
-                )
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-            def _known(self, openai: bool, model: str) -> bool:
-                if model in server.models or f"{model}:latest" in server.models:
-                    return True
-                message = f"The model `{model}` does not exist" if openai else f"model '{model}' not found"
-                self._error(openai, 404, message)
-                return False
+    def _send_json(self, status: int, payload: Any) -> None:
+        self._send(status, "application/json", json.dumps(payload).encode())
 
-            def _ollama_chat(self, body: Any) -> None:
-                model = body.get("model", "")
-                if not self._known(False, model):
-                    return
-                self._start_stream("application/x-ndjson")
-                for chunk in server.chunks():
-                    message = {"role": "assistant", "content": chunk}
-                    self._write(json.dumps({"model": model, "message": message, "done": False}) + "\n")
-                if server.mode != "truncated":
-                    self._write(
-                        json.dumps({"model": model, "message": {"role": "assistant", "content": ""}, "done": True})
-                        + "\n"
-                    )
+    def _error(self, status: int, message: str) -> None:
+        if self.openai:
+            self._send_json(status, {"error": {"message": message, "type": "invalid_request_error"}})
+        else:
+            self._send_json(status, {"error": message})
 
-            def _openai_chat(self, body: Any) -> None:
-                model = body.get("model", "")
-                if not self._known(True, model):
-                    return
-                self._start_stream("text/event-stream")
-                self._write("data: " + json.dumps({"choices": [{"index": 0, "delta": {"role": "assistant"}}]}) + "\n\n")
-                for chunk in server.chunks():
-                    event = {"model": model, "choices": [{"index": 0, "delta": {"content": chunk}}]}
-                    self._write("data: " + json.dumps(event) + "\n\n")
-                if server.mode != "truncated":
-                    self._write("data: [DONE]\n\n")
+    def _tags(self, body: dict[str, Any]) -> None:
+        models = [{"name": name, "model": name, "size": 1} for name in self.llm.models]
+        self._send_json(200, {"models": models})
 
-        return Handler
+    def _models(self, body: dict[str, Any]) -> None:
+        data = [{"id": name, "object": "model", "owned_by": "fake"} for name in self.llm.models]
+        self._send_json(200, {"object": "list", "data": data})
+
+    def _known_model(self, model: str) -> bool:
+        if model in self.llm.models or f"{model}:latest" in self.llm.models:
+            return True
+        message = f"The model `{model}` does not exist" if self.openai else f"model '{model}' not found"
+        self._error(404, message)
+        return False
+
+    def _ollama_chat(self, body: dict[str, Any]) -> None:
+        model = str(body.get("model", ""))
+        if not self._known_model(model):
+            return
+        lines = [
+            {"model": model, "message": {"role": "assistant", "content": chunk}, "done": False}
+            for chunk in self.llm.chunks()
+        ]
+        if self.llm.mode != "truncated":
+            last = {"role": "assistant", "content": ""}
+            lines.append({"model": model, "message": last, "done": True, "done_reason": "stop"})
+        self._stream("application/x-ndjson", [json.dumps(line) + "\n" for line in lines])
+
+    def _openai_chat(self, body: dict[str, Any]) -> None:
+        model = str(body.get("model", ""))
+        if not self._known_model(model):
+            return
+
+        def event(delta: dict[str, str], finish_reason: str | None = None) -> str:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+            return f"data: {json.dumps({'model': model, 'choices': [choice]})}\n\n"
+
+        # A role-only first delta and an empty finishing one, as OpenAI sends them.
+        events = [event({"role": "assistant"}), *(event({"content": chunk}) for chunk in self.llm.chunks())]
+        if self.llm.mode != "truncated":
+            events += [event({}, "stop"), "data: [DONE]\n\n"]
+        self._stream("text/event-stream", events)
+
+    def _stream(self, content_type: str, pieces: list[str]) -> None:
+        """Send pieces as HTTP chunks, each flushed at once (after `delay` in slow mode)."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for piece in pieces:
+            if self.llm.mode == "slow":
+                time.sleep(self.llm.delay)
+            data = piece.encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="A stand-in LLM server speaking the Ollama and OpenAI wires.")
+    parser = argparse.ArgumentParser(description="A stand-in LLM server speaking both LLM wires.")
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=11434)
     parser.add_argument("--reply", default="Hello from the fake LLM.")
+    parser.add_argument("--mode", choices=MODES, default="ok")
+    parser.add_argument("--delay", type=float, default=0.2, help="seconds before each chunk in slow mode")
+    parser.add_argument("--api-key", help="require this bearer token on the OpenAI wire")
     args = parser.parse_args()
-    server = FakeLLMServer(port=args.port)
-    server.reply = args.reply
-    print(f"fake LLM server on {server.url} (models: {', '.join(server.models)})", flush=True)
-    server.httpd.serve_forever()
+    with FakeLLMServer(host=args.host, port=args.port) as server, contextlib.suppress(KeyboardInterrupt):
+        server.reply = args.reply
+        server.mode = args.mode
+        server.delay = args.delay
+        server.api_key = args.api_key
+        print(f"fake LLM server on {server.url} (models: {', '.join(server.models)})", flush=True)
+        threading.Event().wait()
 
 
 if __name__ == "__main__":
