@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from hashlib import sha256
 from uuid import UUID
 
 from django.db import connection, transaction
@@ -24,7 +25,8 @@ SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), act
 """
 _SQLITE_ROWS = "SELECT seq, at, actor, event, action_id, data, prev_hash, hash FROM audit_auditentry ORDER BY seq"
 
-_string = json.JSONEncoder(ensure_ascii=False).encode
+# Actors and event names repeat across the chain: encode each once.
+_string = lru_cache(maxsize=65536)(json.JSONEncoder(ensure_ascii=False).encode)
 
 
 @dataclass(frozen=True)
@@ -76,20 +78,12 @@ def _rows() -> Iterator[tuple]:
 
 def row_hash(prev_hash: str, seq: int, at: str, actor: str, event: str, action_id: str | None, data: str) -> str:
     """The same bytes as audit.chain.entry_hash, built from stored text: `data` is already canonical JSON."""
+    action = f'"{action_id}"' if action_id else "null"
     body = (
-        '{"action_id":'
-        + (f'"{action_id}"' if action_id else "null")
-        + ',"actor":'
-        + _string(actor)
-        + ',"at":"'
-        + at
-        + '","data":'
-        + data
-        + ',"event":'
-        + _string(event)
-        + f',"seq":{seq}}}'
+        f'{prev_hash}{{"action_id":{action},"actor":{_string(actor)},"at":"{at}",'
+        f'"data":{data},"event":{_string(event)},"seq":{seq}}}'
     )
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    return sha256(body.encode()).hexdigest()
 
 
 def verify_chain(*, anchors: Iterable[Anchor] = ()) -> Verdict:
