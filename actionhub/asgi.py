@@ -1,4 +1,4 @@
-"""ASGI entry point: one server for HTTP and websockets.
+"""ASGI entry point: one server for HTTP and websockets (session-authenticated, same-origin only).
 
 Django's native ASGI path hops threads once per middleware (~30 hops, +4 ms a request), so
 ordinary HTTP requests run through the WSGI handler on a thread pool instead: one hop each.
@@ -17,8 +17,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "actionhub.settings")
 django_asgi_app = get_asgi_application()
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+
+from approvals.routing import websocket_urlpatterns  # noqa: E402
+from realtime.security import SameOriginValidator  # noqa: E402
 
 ASYNC_PATHS = frozenset({"/api/chat"})
 threaded_wsgi_app = WSGIMiddleware(get_wsgi_application(), workers=settings.ACTIONHUB_HTTP_THREADS)
@@ -31,4 +35,9 @@ async def http_application(scope, receive, send) -> None:
         await threaded_wsgi_app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": http_application})
+application = ProtocolTypeRouter(
+    {
+        "http": http_application,
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

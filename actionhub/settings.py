@@ -127,6 +127,8 @@ INSTALLED_APPS = [
     "skills",
     "api",
     "llm",
+    "realtime",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -139,7 +141,21 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees the outcome of every login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock a username from one address after repeated failures; a success resets the count.
+AXES_FAILURE_LIMIT = env_int("ACTIONHUB_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_duration("ACTIONHUB_LOGIN_LOCKOUT", "15m")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "actionhub.urls"
 
@@ -202,7 +218,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -211,7 +227,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Cross-process through the database: workers' status changes reach open pages without Redis.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "realtime.layers.DatabaseChannelLayer",
+            "CONFIG": {"poll_interval": env_float("ACTIONHUB_CHANNEL_POLL", 0.02)},
+        }
+    }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 

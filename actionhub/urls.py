@@ -1,17 +1,18 @@
-"""Top-level routes: the JSON API, auth pages, admin and metrics."""
+"""Top-level routes: pages, the JSON API, auth pages, admin and metrics."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from api.api import api
 from api.metrics import metrics
+from approvals import views as approval_views
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", approval_views.home, name="home"),
+    path("approvals/", include("approvals.urls")),
     path("api/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

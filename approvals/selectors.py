@@ -7,10 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from approvals.models import Action, Approval, Status
 from approvals.roles import is_auditor, is_reviewer
+from audit.models import AuditEntry
 
 
 def _with_approvals(queryset: QuerySet[Action]) -> QuerySet[Action]:
@@ -69,3 +70,39 @@ def action_approvals(action: Action) -> list[dict[str, Any]]:
         }
         for approval in action.approvals.all()
     ]
+
+
+QUEUE_LEVELS = ("critical", "high")
+
+
+def queue_actions(
+    *,
+    level: str | None = None,
+    action_type: str | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int,
+) -> list[Action]:
+    """Pending actions for the reviewers' queue, soonest to expire first, keyset-paged on (expires_at, id)."""
+    queryset = Action.objects.filter(status=Status.PENDING).select_related("requested_by")
+    if level:
+        queryset = queryset.filter(security_level=level)
+    if action_type:
+        queryset = queryset.filter(action_type=action_type)
+    if after is not None:
+        expires_at, action_id = after
+        queryset = queryset.filter(Q(expires_at__gt=expires_at) | Q(expires_at=expires_at, id__gt=action_id))
+    return list(queryset.order_by("expires_at", "id")[:limit])
+
+
+def queue_counts() -> dict[str, int]:
+    """Pending actions per security level, every level present."""
+    counts = dict.fromkeys(QUEUE_LEVELS, 0)
+    rows = Action.objects.filter(status=Status.PENDING).values("security_level").annotate(n=Count("id"))
+    for row in rows:
+        counts[row["security_level"]] = row["n"]
+    return counts
+
+
+def action_timeline(*, action_id: UUID) -> list[AuditEntry]:
+    """The action's audit entries, oldest first."""
+    return list(AuditEntry.objects.filter(action_id=action_id).order_by("seq"))

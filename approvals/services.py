@@ -270,11 +270,16 @@ def _record_decision(
     return DecisionOutcome(action, action.status, count, action.approvals_required)
 
 
-def action_edit(*, action_id: UUID, user: AbstractBaseUser, parameters: Any) -> Action:
-    """Replace a pending action's parameters: re-classified, earlier approvals voided, diff audited."""
+def action_edit(*, action_id: UUID, user: AbstractBaseUser, parameters: Any, payload_hash: str | None = None) -> Action:
+    """Replace a pending action's parameters: re-classified, earlier approvals voided, diff audited.
+
+    `payload_hash`, when given, is the version the reviewer edited; a newer one refuses the edit.
+    """
     with transaction.atomic():
         action = Action.objects.select_for_update().get(id=action_id)
         _check_decidable(action, user)
+        if payload_hash is not None and payload_hash != action.payload_hash:
+            raise PayloadChanged("the action changed since you opened it; review the new version first")
         now = timezone.now()
         expired = action.expires_at is not None and action.expires_at <= now
         if expired:
@@ -343,6 +348,36 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
             data={"by_policy": classification.level, "after_edit_by": actor},
             approved_at=now,
         )
+
+
+@dataclass(frozen=True)
+class EditPreview:
+    diff: dict[str, Any]
+    security_level: str
+    reasons: list[str]
+    held: bool
+    approvals_voided: int
+
+
+def action_edit_preview(*, action: Action, parameters: Any) -> EditPreview:
+    """What an edit would do, without doing it: the diff, the new classification, approvals voided."""
+    validate_parameters(action_type=action.action_type, parameters=parameters, skill_id=action.skill_id)
+    new_hash = payload_hash(action_type=action.action_type, skill_id=action.skill_id, parameters=parameters)
+    if new_hash == action.payload_hash:
+        raise InvalidParameters("the new parameters are the same as the current ones")
+    classification = classify(
+        action_type=action.action_type,
+        parameters=parameters,
+        skill=get_skill(action.skill_id),
+        skill_id=action.skill_id,
+    )
+    return EditPreview(
+        diff=parameters_diff(action.parameters, parameters),
+        security_level=classification.level,
+        reasons=classification.reasons,
+        held=classification.level in HELD_LEVELS,
+        approvals_voided=Approval.objects.filter(action=action, voided_at__isnull=True).count(),
+    )
 
 
 def parameters_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -96,8 +96,9 @@ def test_it_requires_authentication(db):
 def test_it_enforces_csrf_for_session_posts(alice):
     client = Client(enforce_csrf_checks=True)
     client.get("/accounts/login/")
-    token = client.cookies["csrftoken"].value
-    assert client.login(username="alice", password=PASSWORD)
+    login = {"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+    assert client.post("/accounts/login/", login).status_code == 302
+    token = client.cookies["csrftoken"].value  # rotated at login
     response = client.post("/api/actions", data=json.dumps(HIGH_ACTION), content_type="application/json")
     assert response.status_code == 403
     response = client.post(

@@ -1,0 +1,112 @@
+"""/ws/approvals/: pushes rendered fragments to open queue and detail pages.
+
+Queue sockets (reviewers only) get the changed row, or its removal, plus fresh counts; a socket
+opened with `?action=<id>` (anyone who may see that action) gets its live detail panel. Sockets
+close when their session logs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import parse_qs
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from approvals import events
+from approvals.fragments import QueueFragment, detail_fragment, queue_fragment
+from approvals.models import ActionType
+from approvals.roles import is_reviewer
+from approvals.selectors import QUEUE_LEVELS, action_get_for
+
+logger = logging.getLogger(__name__)
+
+CLOSE_FORBIDDEN = 4003
+CLOSE_LOGGED_OUT = 4001
+
+# One render per broadcast per process, shared by every queue socket of this process.
+_renders: OrderedDict[tuple[str, float], asyncio.Future] = OrderedDict()
+_RENDERS_KEPT = 256
+
+
+async def _shared_queue_fragment(action_id: str, sent: float) -> QueueFragment | None:
+    key = (action_id, sent)
+    future = _renders.get(key)
+    if future is None or future.get_loop() is not asyncio.get_running_loop():
+        future = asyncio.get_running_loop().create_future()
+        _renders[key] = future
+        while len(_renders) > _RENDERS_KEPT:
+            _renders.popitem(last=False)
+        try:
+            future.set_result(await database_sync_to_async(queue_fragment)(action_id=action_id))
+        except Exception as exc:
+            future.set_exception(exc)
+            _renders.pop(key, None)
+            raise
+    return await asyncio.shield(future)
+
+
+def _one(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+class ApprovalsConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        session = self.scope.get("session")
+        if user is None or not user.is_authenticated or session is None or not session.session_key:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
+        self.user = user
+        self.action_id = _one(query, "action")
+        self.seen_hash = _one(query, "seen")
+        self.level = _one(query, "level") or None
+        self.action_type = _one(query, "type") or None
+        if not await database_sync_to_async(self._allowed)():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.groups_joined = [
+            events.session_group(session.session_key),
+            events.action_group(self.action_id) if self.action_id else events.APPROVALS_GROUP,
+        ]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    def _allowed(self) -> bool:
+        if self.action_id is not None:
+            try:
+                action_id = UUID(self.action_id)
+            except ValueError:
+                return False
+            return action_get_for(action_id=action_id, user=self.user) is not None
+        if self.level not in (None, *QUEUE_LEVELS) or self.action_type not in (None, *ActionType.values):
+            return False
+        return is_reviewer(self.user)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Pages only listen; anything they send is ignored."""
+
+    async def action_changed(self, event: dict[str, Any]) -> None:
+        if self.action_id is not None:
+            html = await database_sync_to_async(detail_fragment)(
+                action_id=self.action_id, user=self.user, seen_hash=self.seen_hash
+            )
+        else:
+            fragment = await _shared_queue_fragment(event["action_id"], event.get("sent", 0.0))
+            html = fragment.for_filters(level=self.level, action_type=self.action_type) if fragment else ""
+        if html:
+            await self.send(text_data=html)
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        await self.close(code=CLOSE_LOGGED_OUT)

@@ -1,0 +1,62 @@
+"""Forms of the reviewer pages: queue filters, decisions and edits."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.utils.dateparse import parse_datetime
+
+from api.pagination import BadCursor, decode_cursor
+from approvals.models import ActionType
+from approvals.selectors import QUEUE_LEVELS
+
+HASH_ERROR = "the payload hash must be the 64-character hash shown on the page"
+
+
+class QueueFilterForm(forms.Form):
+    level = forms.ChoiceField(choices=[("", "all levels"), *((level, level) for level in QUEUE_LEVELS)], required=False)
+    type = forms.ChoiceField(choices=[("", "all types"), *ActionType.choices], required=False)
+    after = forms.CharField(required=False, max_length=200)
+
+    def clean_after(self) -> tuple[datetime, UUID] | None:
+        try:
+            values = decode_cursor(self.cleaned_data["after"], size=2)
+            if values is None:
+                return None
+            expires_at = parse_datetime(values[0])
+            if expires_at is None:
+                raise BadCursor("cursor is not valid")
+            return expires_at, UUID(values[1])
+        except (BadCursor, ValueError, TypeError) as exc:
+            raise forms.ValidationError("this page link is not valid; start from the first page") from exc
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    payload_hash = forms.RegexField(regex=r"^[0-9a-f]{64}$", error_messages={"invalid": HASH_ERROR})
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("decision") == "reject" and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "say why you reject it: the requester reads this reason")
+        return cleaned
+
+
+class EditForm(forms.Form):
+    parameters = forms.CharField(widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}), max_length=1_000_000)
+    payload_hash = forms.RegexField(regex=r"^[0-9a-f]{64}$", error_messages={"invalid": HASH_ERROR})
+    confirm = forms.BooleanField(required=False)
+
+    def clean_parameters(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.cleaned_data["parameters"])
+        except ValueError as exc:
+            raise forms.ValidationError(f"not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError('parameters must be a JSON object, like {"key": "value"}')
+        return value

@@ -1,0 +1,33 @@
+"""Template helpers for the approval pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from approvals.models import Action
+from approvals.presentation import action_summary, duration_words, pretty_json
+
+register = template.Library()
+
+
+@register.filter
+def summary(action: Action) -> str:
+    return action_summary(action)
+
+
+@register.filter(name="pretty_json")
+def pretty_json_filter(value: Any) -> str:
+    return pretty_json(value)
+
+
+@register.filter
+def time_until(moment) -> str:
+    return duration_words(moment - timezone.now()) if moment else ""
+
+
+@register.filter
+def time_since(moment) -> str:
+    return duration_words(timezone.now() - moment) if moment else ""

@@ -1,0 +1,16 @@
+"""Reviewer pages under /approvals/."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from approvals import views
+
+app_name = "approvals"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<uuid:action_id>/", views.detail, name="detail"),
+    path("<uuid:action_id>/decide/", views.decide, name="decide"),
+    path("<uuid:action_id>/edit/", views.edit, name="edit"),
+]

@@ -1,0 +1,331 @@
+"""Reviewer pages: the live queue and an action's detail with its decision forms.
+
+Each URL renders the full page, or for htmx the partial it needs. Decisions and edits go through
+approvals.services like every other door; these views only translate outcomes into words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from api.pagination import encode_cursor
+from approvals import exceptions
+from approvals.forms import DecisionForm, EditForm, QueueFilterForm
+from approvals.models import Action, ActionType, Decision, Status
+from approvals.presentation import outcome_sentence, pretty_json
+from approvals.roles import is_auditor, is_reviewer
+from approvals.selectors import (
+    QUEUE_LEVELS,
+    action_approvals,
+    action_get_for,
+    action_timeline,
+    approvals_by_action,
+    queue_actions,
+    queue_counts,
+)
+from approvals.services import action_decide, action_edit, action_edit_preview
+
+QUEUE_PAGE = 50
+NOT_A_REVIEWER = "The approval queue is for reviewers. Ask an administrator to add you to the reviewers group."
+
+
+def reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log in first; then reviewers only (403 page for everyone else)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_reviewer(request.user):
+            return render(
+                request,
+                "403.html",
+                {"reason": NOT_A_REVIEWER},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if is_reviewer(request.user):
+        return redirect("approvals:queue")
+    return render(request, "home.html", {"is_auditor": is_auditor(request.user)})
+
+
+# The queue
+
+
+@require_GET
+@reviewer_required
+def queue(request: HttpRequest) -> HttpResponse:
+    form = QueueFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "approvals/queue.html", {"form": form, "counts": queue_counts()}, status=400)
+    level = form.cleaned_data["level"] or None
+    action_type = form.cleaned_data["type"] or None
+    actions = queue_actions(
+        level=level, action_type=action_type, after=form.cleaned_data["after"], limit=QUEUE_PAGE + 1
+    )
+    more = len(actions) > QUEUE_PAGE
+    actions = actions[:QUEUE_PAGE]
+    grouped = approvals_by_action([action.id for action in actions])
+    for action in actions:
+        action.live_approvals = grouped[action.id]
+    next_query = ""
+    if more:
+        last = actions[-1]
+        params = request.GET.copy()
+        params["after"] = encode_cursor([last.expires_at.isoformat(), str(last.id)])
+        next_query = params.urlencode()
+    filters = {"level": level or "", "type": action_type or ""}
+    context = {
+        "form": form,
+        "actions": actions,
+        "next_query": next_query,
+        "counts": queue_counts(),
+        "filters": filters,
+        "levels": QUEUE_LEVELS,
+        "types": ActionType.choices,
+        "socket_query": "&".join(f"{key}={value}" for key, value in filters.items() if value),
+    }
+    if request.htmx and form.cleaned_data["after"]:
+        return render(request, "approvals/queue.html#queue-page", context)
+    return render(request, "approvals/queue.html", context)
+
+
+# One action
+
+
+def detail_context(
+    *, action_id: UUID | str, user: AbstractBaseUser, seen_hash: str | None = None
+) -> dict[str, Any] | None:
+    """Everything the detail page shows about an action to `user`, or None if they may not see it."""
+    action = action_get_for(action_id=action_id, user=user)
+    if action is None:
+        return None
+    now = timezone.now()
+    approvals = action_approvals(action)
+    people_approving = [a for a in approvals if a["user"] != "system" and a["decision"] == Decision.APPROVE]
+    mine = next((a for a in approvals if a["user"] == user.get_username()), None)
+    pending = action.status == Status.PENDING
+    blocked = ""
+    if not pending:
+        blocked = outcome_sentence(action, approvals, now)
+    elif not is_reviewer(user):
+        blocked = "Only reviewers can decide on actions."
+    elif action.requested_by_id == user.pk:
+        blocked = "You requested this action, so another reviewer must decide it."
+    elif mine is not None:
+        left = action.approvals_required - len(people_approving)
+        blocked = (
+            f"You approved this action; it needs {left} more approval{'s' if left != 1 else ''} from other reviewers."
+        )
+    return {
+        "action": action,
+        "approvals": approvals,
+        "approving": people_approving,
+        "timeline": action_timeline(action_id=action.id),
+        "parameters_json": pretty_json(action.parameters),
+        "pending": pending,
+        "can_decide": not blocked,
+        "blocked": blocked,
+        "outcome": "" if pending else outcome_sentence(action, approvals, now),
+        "changed_since_seen": bool(seen_hash) and seen_hash != action.payload_hash,
+        "is_reviewer": is_reviewer(user),
+    }
+
+
+def _detail_or_404(request: HttpRequest, action_id: UUID) -> dict[str, Any]:
+    context = detail_context(action_id=action_id, user=request.user)
+    if context is None:
+        raise Http404("No such action, or you may not see it.")
+    return context
+
+
+@require_GET
+@login_required
+def detail(request: HttpRequest, action_id: UUID) -> HttpResponse:
+    context = _detail_or_404(request, action_id)
+    action = context["action"]
+    return render(
+        request,
+        "approvals/detail.html",
+        {
+            **context,
+            "decision_form": DecisionForm(initial={"payload_hash": action.payload_hash}),
+            "edit_form": EditForm(
+                initial={"payload_hash": action.payload_hash, "parameters": context["parameters_json"]}
+            ),
+        },
+    )
+
+
+def _panel(
+    request: HttpRequest, action_id: UUID, *, message: str, level: str, status: int, **extra: Any
+) -> HttpResponse:
+    """Answer a decision or edit: the refreshed decision panel for htmx, the whole page otherwise.
+
+    A decision sent from the queue's keyboard gets only the message: the row updates over the socket.
+    """
+    if request.htmx and request.POST.get("from") == "queue":
+        return HttpResponse(
+            render_to_string("flash.html", {"message": message, "level": level, "oob": True}), status=status
+        )
+    context = _detail_or_404(request, action_id)
+    action = context["action"]
+    context = {
+        **context,
+        "decision_form": DecisionForm(initial={"payload_hash": action.payload_hash}),
+        "edit_form": EditForm(initial={"payload_hash": action.payload_hash, "parameters": context["parameters_json"]}),
+        "message": message,
+        "message_level": level,
+        **extra,
+    }
+    if request.htmx:
+        html = render_to_string("approvals/detail.html#decision-panel", context, request=request)
+        html += render_to_string("approvals/detail.html#detail-live", {**context, "oob": True}, request=request)
+        html += render_to_string("flash.html", {"message": message, "level": level, "oob": True})
+        return HttpResponse(html, status=status)
+    return render(request, "approvals/detail.html", context, status=status)
+
+
+def _refusal(error: exceptions.ActionError, action: Action, user: AbstractBaseUser) -> str:
+    """A refused decision, in words that say what happened instead."""
+    if isinstance(error, exceptions.ActionNotPending):
+        action.refresh_from_db()
+        decided_by = [a["user"] for a in action_approvals(action) if a["user"] != user.get_username()]
+        who = (
+            f"{' and '.join(decided_by)} decided first" if decided_by else "It was decided before your decision arrived"
+        )
+        return f"{who}. {outcome_sentence(action, action_approvals(action), timezone.now())}"
+    if isinstance(error, exceptions.PayloadChanged):
+        return (
+            "This action changed since you opened it, so your decision was not recorded. Review the new version below."
+        )
+    if isinstance(error, exceptions.ActionExpired):
+        return "This action expired before your decision arrived; it will not run."
+    return error.detail[:1].upper() + error.detail[1:] + "."
+
+
+@require_POST
+@login_required
+def decide(request: HttpRequest, action_id: UUID) -> HttpResponse:
+    context = _detail_or_404(request, action_id)
+    action = context["action"]
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
+        return _panel(
+            request, action_id, message=f"Not recorded: {errors}", level="error", status=400, decision_form=form
+        )
+    approved = form.cleaned_data["decision"] == "approve"
+    try:
+        outcome = action_decide(
+            action_id=action.id,
+            user=request.user,
+            approved=approved,
+            reason=form.cleaned_data["reason"],
+            payload_hash=form.cleaned_data["payload_hash"],
+        )
+    except exceptions.ActionError as error:
+        return _panel(
+            request, action_id, message=_refusal(error, action, request.user), level="error", status=error.status_code
+        )
+    if not approved:
+        message = "You rejected this action; it will not run."
+    elif outcome.status == Status.APPROVED:
+        message = "Approved: it runs now."
+    else:
+        progress = f"{outcome.approvals} of {outcome.approvals_required}"
+        message = f"Your approval is recorded ({progress}); it waits for another reviewer."
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect("approvals:detail", action_id=action.id)
+    return _panel(request, action_id, message=message, level="success", status=200)
+
+
+@require_POST
+@login_required
+def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
+    context = _detail_or_404(request, action_id)
+    action = context["action"]
+    form = EditForm(request.POST)
+    if not form.is_valid():
+        return _panel(
+            request,
+            action_id,
+            message="The edit was not saved: fix the errors below.",
+            level="error",
+            status=400,
+            edit_form=form,
+            edit_open=True,
+        )
+    parameters = form.cleaned_data["parameters"]
+    if form.cleaned_data["payload_hash"] != action.payload_hash:
+        return _panel(
+            request,
+            action_id,
+            message=_refusal(exceptions.PayloadChanged(""), action, request.user),
+            level="error",
+            status=409,
+        )
+    try:
+        if not form.cleaned_data["confirm"]:
+            preview = action_edit_preview(action=action, parameters=parameters)
+            return _panel(
+                request,
+                action_id,
+                message="Check the changes below, then save them.",
+                level="info",
+                status=200,
+                edit_form=form,
+                edit_open=True,
+                preview=preview,
+            )
+        edited = action_edit(
+            action_id=action.id,
+            user=request.user,
+            parameters=parameters,
+            payload_hash=form.cleaned_data["payload_hash"],
+        )
+    except exceptions.InvalidParameters as error:
+        form.add_error("parameters", error.detail if not error.errors else f"{error.detail}: {error.errors}")
+        return _panel(
+            request,
+            action_id,
+            message="The edit was not saved: fix the errors below.",
+            level="error",
+            status=400,
+            edit_form=form,
+            edit_open=True,
+        )
+    except exceptions.ActionError as error:
+        return _panel(
+            request, action_id, message=_refusal(error, action, request.user), level="error", status=error.status_code
+        )
+    if edited.status == Status.PENDING:
+        message = f"Saved. The action is now {edited.security_level} risk; earlier approvals no longer count."
+    else:
+        message = f"Saved. The action is now {edited.security_level} risk, so policy approved it and it runs now."
+    # The page reloads, so the form, its payload hash and the parameters all show the new version.
+    messages.success(request, message)
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("approvals:detail", args=[action.id]))
+    return redirect("approvals:detail", action_id=action.id)

@@ -1,0 +1,178 @@
+"""A channel layer for the embedded default: cross-process through the database, no extra server.
+
+Each `group_send` is one row in `realtime_broadcast`, written by whichever process sends it (a web
+request, a worker). Every process that has consumers runs one poller per event loop that reads
+new rows every `poll_interval` seconds and fans them out to its local groups in memory. Cost is
+one indexed read per interval per web process, whatever the number of connected clients (a
+per-consumer polling layer does one per client). Group membership never leaves the process.
+
+With REDIS_URL set, settings use channels-redis instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+GROUP_PREFIX = "g:"
+CHANNEL_PREFIX = "c:"
+
+
+class DatabaseChannelLayer(InMemoryChannelLayer):
+    extensions = ["groups", "flush"]
+
+    def __init__(
+        self,
+        poll_interval: float = 0.02,
+        retention: float = 120.0,
+        gap_wait: float = 2.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.poll_interval = poll_interval
+        self.retention = retention
+        self.gap_wait = gap_wait
+        self._pollers: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+        self._local_channels: set[str] = set()
+        # One thread keeps one database connection for all reads of this layer.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel-layer")
+
+    # Sending: always through the table, so every process (this one included) sees it once.
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_group_name(group)
+        await asyncio.to_thread(_insert, GROUP_PREFIX + group, message)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        if channel in self._local_channels or channel in self.channels:
+            await super().send(channel, message)
+            return
+        self.require_valid_channel_name(channel)
+        await asyncio.to_thread(_insert, CHANNEL_PREFIX + channel, message)
+
+    # Receiving: make sure this loop polls before anyone waits.
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        name = await super().new_channel(prefix)
+        self._local_channels.add(name)
+        self._ensure_poller()
+        return name
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        self._ensure_poller()
+        return await super().receive(channel)
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self._ensure_poller()
+        await super().group_add(group, channel)
+
+    async def flush(self) -> None:
+        await super().flush()
+        self._local_channels.clear()
+
+    async def close(self) -> None:
+        for task in self._pollers.values():
+            task.cancel()
+        self._pollers.clear()
+
+    def _ensure_poller(self) -> None:
+        loop = asyncio.get_running_loop()
+        for other in [other for other in self._pollers if other.is_closed()]:
+            del self._pollers[other]
+        task = self._pollers.get(loop)
+        if task is None or task.done():
+            self._pollers[loop] = loop.create_task(self._poll(), name="channel-layer-poller")
+
+    async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        cursor: int | None = None
+        gaps: dict[int, float] = {}
+        next_prune = time.monotonic() + self.retention / 4
+        while True:
+            try:
+                if cursor is None:
+                    cursor = await loop.run_in_executor(self._reader, _newest_id)
+                rows = await loop.run_in_executor(self._reader, _read_since, cursor, tuple(gaps))
+                now = time.monotonic()
+                for row_id, target, payload in rows:
+                    if row_id in gaps:
+                        del gaps[row_id]
+                    elif row_id > cursor:
+                        # Ids are handed out before commit on Postgres: a smaller one may still appear.
+                        for missing in range(cursor + 1, min(row_id, cursor + 1000)):
+                            gaps[missing] = now + self.gap_wait
+                        cursor = row_id
+                    await self._deliver(target, payload)
+                for missing, deadline in list(gaps.items()):
+                    if deadline < now:
+                        del gaps[missing]
+                if now >= next_prune:
+                    next_prune = now + self.retention / 4
+                    await loop.run_in_executor(self._reader, _prune, self.retention)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the relay must outlive a locked or restarting database
+                logger.exception("channel layer poll failed")
+                await loop.run_in_executor(self._reader, connection.close)
+                await asyncio.sleep(1)
+            await asyncio.sleep(self.poll_interval)
+
+    async def _deliver(self, target: str, payload: str) -> None:
+        message = json.loads(payload)
+        if target.startswith(GROUP_PREFIX):
+            channels = list(self.groups.get(target[len(GROUP_PREFIX) :], {}))
+        else:
+            channel = target[len(CHANNEL_PREFIX) :]
+            channels = [channel] if channel in self._local_channels or channel in self.channels else []
+        for channel in channels:
+            try:
+                await InMemoryChannelLayer.send(self, channel, message)
+            except ChannelFull:
+                logger.warning("channel %s is full; dropped a message", channel)
+
+
+def _insert(target: str, message: dict[str, Any]) -> None:
+    from realtime.models import Broadcast
+
+    try:
+        Broadcast.objects.create(at=timezone.now(), target=target, payload=json.dumps(message, separators=(",", ":")))
+    except DatabaseError:
+        connection.close()  # a broken connection must not poison this thread's next send
+        raise
+
+
+def _newest_id() -> int:
+    from realtime.models import Broadcast
+
+    newest = Broadcast.objects.order_by("-id").values_list("id", flat=True).first()
+    return newest or 0
+
+
+def _read_since(cursor: int, gaps: tuple[int, ...]) -> list[tuple[int, str, str]]:
+    from django.db.models import Q
+
+    from realtime.models import Broadcast
+
+    condition = Q(id__gt=cursor)
+    if gaps:
+        condition |= Q(id__in=gaps)
+    return list(Broadcast.objects.filter(condition).order_by("id").values_list("id", "target", "payload")[:1000])
+
+
+def _prune(retention: float) -> None:
+    from realtime.models import Broadcast
+
+    Broadcast.objects.filter(at__lt=timezone.now() - timedelta(seconds=retention)).delete()

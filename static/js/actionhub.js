@@ -1,0 +1,243 @@
+// ActionHub pages: live-socket upkeep, queue ordering, ticking clocks and keyboard shortcuts.
+// The server renders every fragment; this file only places rows, keeps clocks honest and maps keys.
+(function () {
+  "use strict";
+
+  const CLOSE_LOGGED_OUT = 4001;
+  const CLOSE_FORBIDDEN = 4003;
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $$(selector, root) { return Array.from((root || document).querySelectorAll(selector)); }
+
+  function flash(message, level) {
+    const box = $("#flash");
+    if (!box) return;
+    box.className = "flash flash-" + (level || "info");
+    box.textContent = message;
+  }
+
+  // ---- clocks ---------------------------------------------------------------------------------
+
+  function words(ms) {
+    let seconds = Math.max(0, Math.floor(ms / 1000));
+    const days = Math.floor(seconds / 86400); seconds -= days * 86400;
+    const hours = Math.floor(seconds / 3600); seconds -= hours * 3600;
+    const minutes = Math.floor(seconds / 60); seconds -= minutes * 60;
+    if (days) return days + "d " + hours + "h";
+    if (hours) return hours + "h " + minutes + "m";
+    if (minutes) return minutes + "m " + seconds + "s";
+    return seconds + "s";
+  }
+
+  function tick() {
+    const now = Date.now();
+    $$("[data-until]").forEach(function (el) {
+      const left = Date.parse(el.dataset.until) - now;
+      el.textContent = left > 0 ? words(left) + " left" : "expiring…";
+      el.classList.toggle("urgent", left < 5 * 60 * 1000);
+    });
+    $$("[data-since]").forEach(function (el) {
+      el.textContent = words(now - Date.parse(el.dataset.since)) + " ago";
+    });
+  }
+
+  // ---- the queue ------------------------------------------------------------------------------
+
+  const beyondPage = new Set();
+
+  function queueList() { return $("#queue-list"); }
+
+  function rows() { return $$("#queue-list > li.row"); }
+
+  function refreshQueueState() {
+    const list = queueList();
+    if (!list) return;
+    const me = document.body.dataset.user;
+    rows().forEach(function (row) {
+      row.classList.toggle("own", row.dataset.requester === me);
+    });
+    const empty = $("#queue-empty");
+    if (empty) empty.hidden = rows().some(function (row) { return !row.hidden; });
+    const counts = $$("#queue-counts .badge").reduce(function (sum, badge) { return sum + (parseInt(badge.textContent, 10) || 0); }, 0);
+    document.title = (counts ? "(" + counts + ") " : "") + "Approvals · ActionHub";
+  }
+
+  // htmx swaps rows out-of-band by id; a row new to this page first gets an empty placeholder at
+  // its place in the order (soonest to expire first), so the swap has a target.
+  function placeRow(incoming) {
+    const list = queueList();
+    if (!list || document.getElementById(incoming.id)) return;
+    const placeholder = document.createElement("li");
+    placeholder.id = incoming.id;
+    placeholder.hidden = true;
+    const key = incoming.dataset.sort;
+    if (!key) { list.appendChild(placeholder); return; }
+    const later = rows().find(function (row) { return row.dataset.sort && row.dataset.sort > key; });
+    const more = $("#load-more");
+    if (later) list.insertBefore(placeholder, later);
+    else if (more) {
+      // It sorts after the loaded page: "Load more" will bring it, so keep it out of sight.
+      beyondPage.add(incoming.id);
+      list.insertBefore(placeholder, more);
+    } else list.appendChild(placeholder);
+  }
+
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    const template = document.createElement("template");
+    template.innerHTML = event.detail.message;
+    Array.from(template.content.children).forEach(function (child) {
+      if (child.tagName === "LI" && child.id && child.id.indexOf("action-") === 0) placeRow(child);
+    });
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    beyondPage.forEach(function (id) {
+      const row = document.getElementById(id);
+      if (row) row.hidden = true; else beyondPage.delete(id);
+    });
+    refreshQueueState();
+    tick();
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    // "Load more" fetched the current state of the next page: rows that arrived live beyond the
+    // old page are either in it now or still beyond it, so the hidden copies go.
+    beyondPage.forEach(function (id) {
+      const rowsWithId = $$("#queue-list > li").filter(function (row) { return row.id === id; });
+      if (rowsWithId.length && rowsWithId[0].hidden) rowsWithId[0].remove();
+    });
+    beyondPage.clear();
+    refreshQueueState();
+    tick();
+  });
+
+  // ---- the live socket ------------------------------------------------------------------------
+
+  let opened = 0;
+
+  function liveState(text, ok) {
+    const el = $("#live-state");
+    if (!el) return;
+    el.textContent = text;
+    el.classList.toggle("ok", !!ok);
+  }
+
+  function resync() {
+    const live = $("#live");
+    const target = live && live.dataset.resync;
+    if (!target || !$(target)) return;
+    htmx.ajax("GET", window.location.pathname + window.location.search, { target: target, select: target, swap: "outerHTML" });
+  }
+
+  function checkSession() {
+    // A refused socket usually means the session ended: follow the page to the login form.
+    fetch(window.location.href, { credentials: "same-origin", redirect: "manual", headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        if (response.type === "opaqueredirect" || response.status === 403 || response.status === 404) window.location.reload();
+      })
+      .catch(function () { /* server down: the socket keeps retrying */ });
+  }
+
+  document.addEventListener("htmx:wsOpen", function () {
+    opened += 1;
+    liveState("live", true);
+    if (opened > 1) resync();  // missed events while away: fetch the current state once
+  });
+
+  document.addEventListener("htmx:wsClose", function (event) {
+    const code = event.detail.event && event.detail.event.code;
+    liveState("reconnecting…", false);
+    if (code === CLOSE_LOGGED_OUT || code === CLOSE_FORBIDDEN || code === 1006) checkSession();
+  });
+
+  // ---- keyboard -------------------------------------------------------------------------------
+
+  function current() { return $("#queue-list > li.row.current"); }
+
+  function select(row) {
+    if (!row) return;
+    rows().forEach(function (other) { other.classList.remove("current"); other.removeAttribute("aria-current"); });
+    row.classList.add("current");
+    row.setAttribute("aria-current", "true");
+    row.focus();
+    row.scrollIntoView({ block: "nearest" });
+  }
+
+  function move(step) {
+    const visible = rows().filter(function (row) { return !row.hidden; });
+    if (!visible.length) return;
+    const index = visible.indexOf(current());
+    const next = index < 0 ? visible[0] : visible[Math.min(visible.length - 1, Math.max(0, index + step))];
+    select(next);
+  }
+
+  function decide(row, approve, reason) {
+    if (row.classList.contains("own")) {
+      flash("You requested this action, so another reviewer must decide it.", "error");
+      return;
+    }
+    const values = { decision: approve ? "approve" : "reject", payload_hash: row.dataset.hash, reason: reason || "", from: "queue" };
+    htmx.ajax("POST", row.dataset.decide, { values: values, swap: "none", source: row });
+  }
+
+  function askReason(row) {
+    const dialog = $("#reject-dialog");
+    if (!dialog) return;
+    const reason = $("#reject-reason");
+    const error = $("[data-reject-error]", dialog);
+    $("[data-reject-summary]", dialog).textContent = ($(".summary", row) || {}).textContent || "";
+    reason.value = "";
+    error.hidden = true;
+    dialog.returnValue = "";
+    dialog.showModal();
+    reason.focus();
+    dialog.onclose = function () {
+      if (dialog.returnValue === "reject") decide(row, false, reason.value.trim());
+      select(row);
+    };
+  }
+
+  document.addEventListener("submit", function (event) {
+    if (event.target.id !== "reject-form") return;
+    const submitter = event.submitter;
+    if (submitter && submitter.value === "reject" && !$("#reject-reason").value.trim()) {
+      event.preventDefault();
+      $("[data-reject-error]").hidden = false;
+      $("#reject-reason").focus();
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || event.target.isContentEditable) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (!queueList()) return;
+    const row = current();
+    switch (event.key) {
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "Enter": if (row && event.target === row) window.location.assign(row.dataset.url); else return; break;
+      case "a": if (row) decide(row, true); else return; break;
+      case "r": if (row) askReason(row); else return; break;
+      default: return;
+    }
+    event.preventDefault();
+  });
+
+  document.addEventListener("click", function (event) {
+    const row = event.target.closest && event.target.closest("#queue-list > li.row");
+    if (row && !event.target.closest("a")) select(row);
+  });
+
+  document.addEventListener("change", function (event) {
+    const form = event.target.closest && event.target.closest("form.filters");
+    if (form) form.requestSubmit();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    refreshQueueState();
+    tick();
+    setInterval(tick, 1000);
+  });
+})();
