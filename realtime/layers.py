@@ -44,7 +44,7 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
         self.poll_interval = poll_interval
         self.retention = retention
         self.gap_wait = gap_wait
-        self._pollers: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+        self._pollers: dict[asyncio.AbstractEventLoop, tuple[asyncio.Task, asyncio.Event]] = {}
         self._local_channels: set[str] = set()
         # One thread keeps one database connection for all reads of this layer.
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel-layer")
@@ -68,35 +68,42 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
     async def new_channel(self, prefix: str = "specific.") -> str:
         name = await super().new_channel(prefix)
         self._local_channels.add(name)
-        self._ensure_poller()
+        await self._ensure_poller()
         return name
 
     async def receive(self, channel: str) -> dict[str, Any]:
-        self._ensure_poller()
+        await self._ensure_poller()
         return await super().receive(channel)
 
     async def group_add(self, group: str, channel: str) -> None:
-        self._ensure_poller()
         await super().group_add(group, channel)
+        # Joined before the poller knows where the table ends: nothing sent after this returns is missed.
+        await self._ensure_poller()
 
     async def flush(self) -> None:
         await super().flush()
         self._local_channels.clear()
 
     async def close(self) -> None:
-        for task in self._pollers.values():
+        for task, _ready in self._pollers.values():
             task.cancel()
         self._pollers.clear()
 
-    def _ensure_poller(self) -> None:
+    async def _ensure_poller(self) -> None:
         loop = asyncio.get_running_loop()
         for other in [other for other in self._pollers if other.is_closed()]:
             del self._pollers[other]
-        task = self._pollers.get(loop)
-        if task is None or task.done():
-            self._pollers[loop] = loop.create_task(self._poll(), name="channel-layer-poller")
+        poller = self._pollers.get(loop)
+        if poller is None or poller[0].done():
+            ready = asyncio.Event()
+            poller = (loop.create_task(self._poll(ready), name="channel-layer-poller"), ready)
+            self._pollers[loop] = poller
+        try:
+            await asyncio.wait_for(poller[1].wait(), timeout=5)
+        except TimeoutError:
+            logger.warning("channel layer poller is not ready; live updates may be late")
 
-    async def _poll(self) -> None:
+    async def _poll(self, ready: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         cursor: int | None = None
         gaps: dict[int, float] = {}
@@ -105,6 +112,7 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
             try:
                 if cursor is None:
                     cursor = await loop.run_in_executor(self._reader, _newest_id)
+                    ready.set()
                 rows = await loop.run_in_executor(self._reader, _read_since, cursor, tuple(gaps))
                 now = time.monotonic()
                 for row_id, target, payload in rows:
