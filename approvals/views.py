@@ -201,7 +201,6 @@ def _panel(
     if request.htmx:
         html = render_to_string("approvals/detail.html#decision-panel", context, request=request)
         html += render_to_string("approvals/detail.html#detail-live", {**context, "oob": True}, request=request)
-        html += render_to_string("flash.html", {"message": message, "level": level, "oob": True})
         return HttpResponse(html, status=status)
     return render(request, "approvals/detail.html", context, status=status)
 
@@ -231,10 +230,9 @@ def decide(request: HttpRequest, action_id: UUID) -> HttpResponse:
     action = context["action"]
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
-        return _panel(
-            request, action_id, message=f"Not recorded: {errors}", level="error", status=400, decision_form=form
-        )
+        hidden = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items() if field != "reason")
+        message = f"Not recorded: {hidden}" if hidden else "Not recorded: a rejection needs a reason."
+        return _panel(request, action_id, message=message, level="error", status=400, decision_form=form)
     approved = form.cleaned_data["decision"] == "approve"
     try:
         outcome = action_decide(
