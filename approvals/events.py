@@ -1,22 +1,31 @@
 """Outbound events about actions: group names and payload shapes live here only.
 
-Payloads carry ids and JSON primitives; consumers re-read the database to render.
+Payloads carry ids and JSON primitives; consumers re-read the database to render. Services call
+these from inside the transaction that made the change: on the database channel layer the event
+is written in that same transaction (it commits or rolls back with the change); on any other
+layer it is sent by `transaction.on_commit`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import threading
 import time
 from typing import Any
 from uuid import UUID
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 APPROVALS_GROUP = "approvals"
+SEND_TIMEOUT = 5.0
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
 
 
 def action_group(action_id: UUID | str) -> str:
@@ -28,30 +37,45 @@ def session_group(session_key: str) -> str:
     return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
-def _send(groups: list[str], message: dict[str, Any]) -> None:
+def _publish(groups: list[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if hasattr(type(layer), "group_send_in_transaction"):  # class lookup: some layers proxy attributes per loop
+        layer.group_send_in_transaction(groups, message)
+    else:
+        transaction.on_commit(lambda: _send(layer, groups, message))
 
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process for after-commit sends, so layers keep their connections warm
+    (a fresh loop per send would open a new Redis connection every time)."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="channel-layer-sender", daemon=True).start()
+        return _loop
+
+
+def _send(layer: Any, groups: list[str], message: dict[str, Any]) -> None:
     async def send() -> None:
         for group in groups:
             await layer.group_send(group, message)
 
     try:
-        async_to_sync(send)()
-    except Exception:  # a broadcast failure must not fail the request that committed
+        asyncio.run_coroutine_threadsafe(send(), _sender_loop()).result(timeout=SEND_TIMEOUT)
+    except Exception:  # a broadcast failure after commit must not fail the request
         logger.exception("broadcast %s to %s failed", message.get("type"), groups[0])
 
 
 def action_changed(*, action_id: UUID | str, status: str) -> None:
-    """Broadcast a change to an action; never raises, since it runs after the commit.
-
-    `sent` identifies this one broadcast, so a process renders it once for all its clients.
-    """
+    """Announce a change to an action. `sent` identifies this one broadcast, so a web process
+    renders it once for all its clients."""
     message = {"type": "action.changed", "action_id": str(action_id), "status": status, "sent": time.time()}
-    _send([APPROVALS_GROUP, action_group(action_id)], message)
+    _publish([APPROVALS_GROUP, action_group(action_id)], message)
 
 
 def session_ended(*, session_key: str) -> None:
     """Close the sockets a session opened (on logout)."""
-    _send([session_group(session_key)], {"type": "session.ended"})
+    _publish([session_group(session_key)], {"type": "session.ended"})

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_out
-from django.db import transaction
 from django.dispatch import receiver
 
 from approvals import events
@@ -15,4 +14,4 @@ from approvals import events
 def close_sockets_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
-        transaction.on_commit(lambda: events.session_ended(session_key=session_key))
+        events.session_ended(session_key=session_key)

@@ -1,8 +1,9 @@
 """Every write to an action: creation, decisions, edits, expiry and execution bookkeeping.
 
 `Action.status` changes only here, through `_transition`: a compare-and-set update checked
-against ALLOWED_TRANSITIONS, its audit entry in the same transaction, and its effects
-(websocket broadcast, task enqueue) sent with transaction.on_commit.
+against ALLOWED_TRANSITIONS, its audit entry in the same transaction, and its effects: the
+task enqueue by transaction.on_commit, the websocket broadcast through approvals.events (written
+in the same transaction on the database channel layer, sent on commit on Redis).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def _transition(
     if not updated:
         return False
     audit_append(actor=actor, event=event, action_id=action_id, data={"from": source, "to": target, **(data or {})})
-    transaction.on_commit(lambda: events.action_changed(action_id=action_id, status=target))
+    events.action_changed(action_id=action_id, status=target)
     if target == Status.APPROVED:
         transaction.on_commit(lambda: enqueue_execution(action_id=action_id))
     return True
@@ -146,7 +147,7 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
             },
         )
         if held:
-            transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.PENDING))
+            events.action_changed(action_id=action.id, status=Status.PENDING)
         else:
             Approval.objects.create(
                 action=action,
@@ -162,7 +163,7 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
                 action_id=action.id,
                 data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
             )
-            transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.APPROVED))
+            events.action_changed(action_id=action.id, status=Status.APPROVED)
             transaction.on_commit(lambda: enqueue_execution(action_id=action.id))
     return action
 
@@ -265,7 +266,7 @@ def _record_decision(
         )
     else:
         audit_append(actor=actor, event="action.approval_added", action_id=action.id, data=progress)
-        transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.PENDING))
+        events.action_changed(action_id=action.id, status=Status.PENDING)
     action.refresh_from_db()
     return DecisionOutcome(action, action.status, count, action.approvals_required)
 
@@ -329,7 +330,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
             "approvals_voided": voided,
         },
     )
-    transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.PENDING))
+    events.action_changed(action_id=action.id, status=Status.PENDING)
     if classification.level not in HELD_LEVELS:
         Approval.objects.create(
             action=action,

@@ -1,7 +1,8 @@
 """A channel layer for the embedded default: cross-process through the database, no extra server.
 
 Each `group_send` is one row in `realtime_broadcast`, written by whichever process sends it (a web
-request, a worker). Every process that has consumers runs one poller per event loop that reads
+request, a worker); `group_send_in_transaction` writes it inside the caller's transaction, so an
+event commits or rolls back with the change it announces. Every process that has consumers runs one poller per event loop that reads
 new rows every `poll_interval` seconds and fans them out to its local groups in memory. Cost is
 one indexed read per interval per web process, whatever the number of connected clients (a
 per-consumer polling layer does one per client). Group membership never leaves the process.
@@ -37,7 +38,7 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
         self,
         poll_interval: float = 0.02,
         retention: float = 120.0,
-        gap_wait: float = 2.0,
+        gap_wait: float = 10.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -55,6 +56,21 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
         assert isinstance(message, dict), "message is not a dict"
         self.require_valid_group_name(group)
         await asyncio.to_thread(_insert, GROUP_PREFIX + group, message)
+
+    def group_send_in_transaction(self, groups: list[str], message: dict[str, Any]) -> None:
+        """Write the broadcast on the caller's connection, inside its transaction (if any).
+
+        Readers see it only once that transaction commits, and never if it rolls back.
+        """
+        from realtime.models import Broadcast
+
+        for group in groups:
+            self.require_valid_group_name(group)
+        payload = json.dumps(message, separators=(",", ":"))
+        now = timezone.now()
+        Broadcast.objects.bulk_create(
+            [Broadcast(at=now, target=GROUP_PREFIX + group, payload=payload) for group in groups]
+        )
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         if channel in self._local_channels or channel in self.channels:

@@ -55,7 +55,9 @@ def free_port() -> int:
 
 def base_env(var_dir: Path, redis_url: str | None) -> dict[str, str]:
     env = {
-        key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "PYTEST_CURRENT_TEST"}
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "PYTEST_CURRENT_TEST"}
     }
     env.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
