@@ -32,6 +32,7 @@ from approvals.exceptions import (
     SelfApprovalForbidden,
 )
 from approvals.models import Action, ActionType, Approval, Decision, SecurityLevel, Status
+from approvals.notifications import enqueue_held_notification
 from approvals.parameters import validate_parameters
 from approvals.policy import classify
 from approvals.roles import is_reviewer
@@ -147,6 +148,7 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
         )
         if held:
             transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.PENDING))
+            transaction.on_commit(lambda: enqueue_held_notification(action_id=action.id))
         else:
             Approval.objects.create(
                 action=action,
@@ -325,6 +327,8 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
         },
     )
     transaction.on_commit(lambda: events.action_changed(action_id=action.id, status=Status.PENDING))
+    if classification.level in HELD_LEVELS:  # earlier approvals are void: reviewers must look again
+        transaction.on_commit(lambda: enqueue_held_notification(action_id=action.id))
     if classification.level not in HELD_LEVELS:
         Approval.objects.create(
             action=action,
