@@ -12,8 +12,8 @@ import json
 import logging
 import smtplib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -51,12 +51,6 @@ class DeliveryError(Exception):
     def __init__(self, message: str, *, retry: bool = True) -> None:
         super().__init__(message)
         self.retry = retry
-
-
-@dataclass(frozen=True)
-class Delivered:
-    target: str
-    details: dict[str, Any]
 
 
 # Scheduling
@@ -127,36 +121,40 @@ def notification_deliver(*, action_id: UUID, channel: str, target: str, attempt:
     action = Action.objects.select_related("requested_by").filter(id=action_id).first()
     if action is None or action.status != Status.PENDING:
         return "skipped"
-    send: Callable[[Action], Delivered]
+    send: Callable[[Action], dict[str, Any]]
     if channel == EMAIL:
-        send, label = _send_email, EMAIL
+        send, label = _send_email, REVIEWERS
     else:
         url = _configured_webhook(target)
         if url is None:
             logger.info("action %s: webhook %s is no longer configured; not notifying it", action_id, target)
             return "skipped"
-        send, label = (lambda held: _send_webhook(held, url)), public_target(url)
+        send, label = partial(_send_webhook, url=url), public_target(url)
+    attempt_of = {"action_id": action_id, "channel": channel, "target": target, "label": label, "attempt": attempt}
     try:
-        delivered = send(action)
+        details = send(action)
     except DeliveryError as exc:
-        return _record_failure(action_id, channel, label, attempt, str(exc), retry=exc.retry)
+        return _record_failure(**attempt_of, error=str(exc), retry=exc.retry)
     except Exception as exc:  # a bug must not lose the notification silently either
         logger.exception("action %s: %s notification crashed", action_id, channel)
-        return _record_failure(action_id, channel, label, attempt, f"internal error ({type(exc).__name__})")
-    _audit("notification.sent", action_id, {"channel": channel, "target": delivered.target, "attempt": attempt})
+        return _record_failure(**attempt_of, error=f"internal error ({type(exc).__name__})", retry=True)
+    _audit("notification.sent", action_id, {"channel": channel, "target": label, "attempt": attempt, **details})
     return "sent"
 
 
-def _record_failure(action_id: UUID, channel: str, target: str, attempt: int, error: str, *, retry: bool = True) -> str:
+def _record_failure(
+    *, action_id: UUID, channel: str, target: str, label: str, attempt: int, error: str, retry: bool
+) -> str:
+    """Audit a failed attempt and, while attempts remain, schedule the next one after a backoff."""
     retry = retry and attempt <= settings.ACTIONHUB_NOTIFY_RETRIES
-    data = {"channel": channel, "target": target, "attempt": attempt, "error": error, "will_retry": retry}
+    data = {"channel": channel, "target": label, "attempt": attempt, "error": error, "will_retry": retry}
     _audit("notification.failed", action_id, data)
-    logger.warning("action %s: %s to %s failed (attempt %d): %s", action_id, channel, target, attempt, error)
-    if retry:
-        run_after = timezone.now() + retry_delay(attempt)
-        _enqueue_delivery(action_id=action_id, channel=channel, target=target, attempt=attempt + 1, run_after=run_after)
-        return "retrying"
-    return "failed"
+    logger.warning("action %s: %s to %s failed (attempt %d): %s", action_id, channel, label, attempt, error)
+    if not retry:
+        return "failed"
+    run_after = timezone.now() + retry_delay(attempt)
+    _enqueue_delivery(action_id=action_id, channel=channel, target=target, attempt=attempt + 1, run_after=run_after)
+    return "retrying"
 
 
 def _audit(event: str, action_id: UUID, data: dict[str, Any]) -> None:
@@ -184,7 +182,7 @@ def reviewer_recipients(action: Action) -> list[tuple[str, str]]:
     return list(users.values_list("username", "email"))
 
 
-def _send_email(action: Action) -> Delivered:
+def _send_email(action: Action) -> dict[str, Any]:
     recipients = reviewer_recipients(action)
     if not recipients:
         raise DeliveryError("no reviewer other than the requester has an email address", retry=False)
@@ -197,15 +195,15 @@ def _send_email(action: Action) -> Delivered:
         )
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-    return Delivered(EMAIL, {"recipients": [username for username, _ in recipients]})
+    return {"recipients": [username for username, _ in recipients]}
 
 
-def _send_webhook(action: Action, url: str) -> Delivered:
+def _send_webhook(action: Action, *, url: str) -> dict[str, Any]:
     try:
         post_webhook(url=url, body=slack_body(action))
     except OutboundError as exc:
         raise DeliveryError(str(exc)) from exc
-    return Delivered(public_target(url), {})
+    return {}
 
 
 # The message: the whole action, so a reviewer can judge it from the notification itself.
