@@ -227,12 +227,14 @@ def fold(value: Any, limit: int = VALUE_LIMIT) -> Any:
 def render_parameters(parameters: Any, *, budget: int, escape: Callable[[str], str] = str) -> str:
     """Pretty JSON of the parameters, escaped for the channel and at most `budget` characters.
 
+    Keys are sorted so the message reads the same on every database (jsonb does not keep order).
+
     Values are folded only beyond VALUE_LIMIT, then harder while the whole does not fit; if even
     that is too long, whole lines are kept and the rest is replaced by a marker, never cut silently.
     """
     text = ""
     for limit in FOLD_LIMITS:
-        text = escape(json.dumps(fold(parameters, limit), indent=2, ensure_ascii=False))
+        text = escape(json.dumps(fold(parameters, limit), indent=2, ensure_ascii=False, sort_keys=True))
         if len(text) <= budget:
             return text
     cut = text.rfind("\n", 0, budget - 100)

@@ -151,7 +151,7 @@ def test_it_emails_reviewers_the_whole_held_action_with_a_deep_link(api_as, alic
     link = f"https://actionhub.example.org/approvals/{action['id']}/"
     body = message.body
     assert link in body
-    assert json.dumps(parameters, indent=2, ensure_ascii=False) in body
+    assert json.dumps(parameters, indent=2, ensure_ascii=False, sort_keys=True) in body
     for fact in ("file_operation", "HIGH", "alice", "file write changes data", "Expires:", "Approvals needed: 1"):
         assert fact in body
     assert _notifications(action["id"]) == [
