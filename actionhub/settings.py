@@ -254,13 +254,32 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ACTIONHUB_MAX_BODY_BYTES", 1024 * 1024)
 
+# Email to reviewers: printed to the console in development, sent over SMTP otherwise.
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A stuck SMTP server must not hold a worker for long; the delivery is retried instead.
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "actionhub@localhost")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("ACTIONHUB_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # httpx logs every request's full URL at INFO, and webhook URLs carry their secret in the path.
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 # ActionHub
@@ -280,6 +299,11 @@ ACTIONHUB_QUORUM_CRITICAL = env_int("ACTIONHUB_QUORUM_CRITICAL", 2)
 if ACTIONHUB_QUORUM_CRITICAL < 1:
     raise ImproperlyConfigured("ACTIONHUB_QUORUM_CRITICAL must be at least 1")
 ACTIONHUB_WEBHOOK_URLS = env_list("ACTIONHUB_WEBHOOK_URLS")
+# Notifications of held actions link here, so it must be the address reviewers open.
+ACTIONHUB_BASE_URL = env_str("ACTIONHUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+ACTIONHUB_NOTIFY_RETRIES = env_int("ACTIONHUB_NOTIFY_RETRIES", 5)
+ACTIONHUB_NOTIFY_BACKOFF = env_duration("ACTIONHUB_NOTIFY_BACKOFF", "30s")
+ACTIONHUB_NOTIFY_TIMEOUT = env_float("ACTIONHUB_NOTIFY_TIMEOUT", 10.0)
 ACTIONHUB_API_ALLOWLIST = env_list("ACTIONHUB_API_ALLOWLIST")
 ACTIONHUB_API_CALL_TIMEOUT = env_float("ACTIONHUB_API_CALL_TIMEOUT", 15.0)
 ACTIONHUB_API_CALL_MAX_BYTES = env_int("ACTIONHUB_API_CALL_MAX_BYTES", 1024 * 1024)

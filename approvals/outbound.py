@@ -1,4 +1,5 @@
-"""The only module that sends the HTTP requests agents ask for (api_call actions)."""
+"""The only module in approvals that speaks HTTP: the requests agents ask for (api_call actions)
+and the webhook posts that tell reviewers an action is held."""
 
 from __future__ import annotations
 
@@ -40,3 +41,24 @@ def send_request(*, method: str, url: str, headers: dict[str, str], body: Any) -
         except ValueError:
             parsed = text
     return {"status": response.status_code, "headers": dict(response.headers), "body": parsed}
+
+
+def post_webhook(*, url: str, body: dict[str, Any]) -> None:
+    """POST `body` as JSON; raises OutboundError unless the receiver answers 2xx in time.
+
+    Redirects are not followed and the response body is never read. Errors never quote the
+    URL: webhook URLs (Slack's among them) carry their secret in the path.
+    """
+    timeout = settings.ACTIONHUB_NOTIFY_TIMEOUT
+    try:
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=False) as client,
+            client.stream("POST", url, json=body) as response,
+        ):
+            status = response.status_code
+    except httpx.TimeoutException as exc:
+        raise OutboundError(f"no answer within {timeout:g}s") from exc
+    except httpx.HTTPError as exc:
+        raise OutboundError(f"request failed ({type(exc).__name__})") from exc
+    if not 200 <= status < 300:
+        raise OutboundError(f"answered HTTP {status}")

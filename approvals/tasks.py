@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django_tasks import TaskContext, task
 
 from approvals.executor import run_action
+from approvals.notifications import notification_deliver, notification_fan_out
 
 
 @task(takes_context=True)
 def execute_action(context: TaskContext, action_id: str) -> str:
     worker_ids = context.task_result.worker_ids
     return run_action(action_id=action_id, worker_id=worker_ids[-1] if worker_ids else "unknown")
+
+
+@task()
+def notify_action_held(action_id: str) -> list[str]:
+    return notification_fan_out(action_id=UUID(action_id))
+
+
+@task()
+def deliver_notification(action_id: str, channel: str, target: str, attempt: int) -> str:
+    return notification_deliver(action_id=UUID(action_id), channel=channel, target=target, attempt=attempt)

@@ -9,6 +9,7 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from approvals.exceptions import ActionError
+from approvals.maintenance import TASK_PATH
 from approvals.models import Action, Status
 from approvals.services import action_decide, action_expire
 from audit.models import AuditEntry
@@ -52,7 +53,7 @@ def test_it_lets_exactly_one_of_50_concurrent_decisions_win(alice):
     assert {loser.status_code for loser in losers} == {409}
     assert Action.objects.get(id=action.id).status == Status.APPROVED
     assert AuditEntry.objects.filter(action_id=action.id, event="action.approved").count() == 1
-    assert DBTaskResult.objects.filter(args_kwargs__kwargs__action_id=str(action.id)).count() == 1
+    assert DBTaskResult.objects.filter(task_path=TASK_PATH, args_kwargs__kwargs__action_id=str(action.id)).count() == 1
     assert verify_chain().ok
 
 
@@ -79,7 +80,9 @@ def test_it_never_approves_an_action_that_a_racing_expiry_expired(alice):
         assert action.status in (Status.APPROVED, Status.EXPIRED)
         if action.status == Status.EXPIRED:
             assert action.approved_at is None
-            assert not DBTaskResult.objects.filter(args_kwargs__kwargs__action_id=str(action.id)).exists()
+            assert not DBTaskResult.objects.filter(
+                task_path=TASK_PATH, args_kwargs__kwargs__action_id=str(action.id)
+            ).exists()
         else:
             assert action.approved_at < action.expires_at
     assert verify_chain().ok

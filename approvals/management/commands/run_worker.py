@@ -20,7 +20,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from approvals.maintenance import prune_finished_tasks, run_maintenance
+from approvals.maintenance import TASK_PATH, prune_finished_tasks, run_maintenance
 from approvals.models import Action, Status, WorkerHeartbeat
 from approvals.wakeup import waiter
 
@@ -93,7 +93,9 @@ class ActionWorker(Worker):
             raise
 
     def run_task(self, db_task_result: DBTaskResult) -> None:
-        self.current_action_id = db_task_result.args_kwargs.get("kwargs", {}).get("action_id")
+        # Only an execution holds its action under this worker's lease; notification tasks merely name one.
+        action_id = db_task_result.args_kwargs.get("kwargs", {}).get("action_id")
+        self.current_action_id = action_id if db_task_result.task_path == TASK_PATH else None
         try:
             super().run_task(db_task_result)
         finally:

@@ -1,0 +1,336 @@
+"""Reviewers are told about held actions: email and Slack-compatible webhooks on a real loopback server."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.core import mail
+from django_tasks import TaskResultStatus
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+
+from approvals.models import Action, Status
+from approvals.notifications import slack_body
+from approvals.runtime import runtime_set
+from approvals.services import action_decide, action_edit
+from audit.models import AuditEntry
+from tests.factories import make_action, make_user
+from tests.workers import start_worker, stop, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NOTIFICATION_TASKS = ("approvals.tasks.notify_action_held", "approvals.tasks.deliver_notification")
+SECRET = "T0000/B0000/not-for-logs"
+DELETE = {"action_type": "file_operation", "parameters": {"operation": "delete", "path": "notes/old.txt"}}
+
+
+class WebhookReceiver:
+    """A real HTTP server on loopback recording each POSTed JSON body.
+
+    `answers` scripts the status of successive requests (then 200); `silent` never answers.
+    """
+
+    def __init__(self, *, answers: tuple[int, ...] = (), silent: bool = False) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.paths: list[str] = []
+        self.answers = list(answers)
+        self.silent = silent
+        self.released = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                outer.bodies.append(json.loads(self.rfile.read(length)))
+                outer.paths.append(self.path)
+                if outer.silent:
+                    outer.released.wait(30)
+                    return
+                status = outer.answers.pop(0) if outer.answers else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"{self.origin}/services/{SECRET}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def reviewers(alice, bob, carol, dave):
+    """Everyone has an address: alice requests, bob and carol review, dave only audits, root is superuser."""
+    for user in (alice, bob, carol, dave):
+        user.email = f"{user.username}@example.org"
+        user.save()
+    make_user("root", email="root@example.org", is_superuser=True)
+    make_user("nomail", "reviewers")
+    make_user("gone", "reviewers", email="gone@example.org", is_active=False)
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.ACTIONHUB_NOTIFY_BACKOFF = timedelta(seconds=0.05)
+    settings.ACTIONHUB_NOTIFY_TIMEOUT = 0.5
+    settings.ACTIONHUB_NOTIFY_RETRIES = 5
+    settings.ACTIONHUB_BASE_URL = "https://actionhub.example.org"
+
+
+def run_notification_tasks(*, timeout: float = 15.0) -> None:
+    """Run queued notification tasks in this process the way a worker does, until none is left."""
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+    queued = DBTaskResult.objects.filter(task_path__in=NOTIFICATION_TASKS, status=TaskResultStatus.READY)
+    deadline = time.monotonic() + timeout
+    while queued.exists():
+        assert time.monotonic() < deadline, "notification tasks still queued"
+        task_result = queued.ready().first()
+        if task_result is None:  # a retry waiting for its backoff
+            time.sleep(0.01)
+            continue
+        task_result.claim(worker.worker_id)
+        worker.run_task(task_result)
+    assert not DBTaskResult.objects.filter(task_path__in=NOTIFICATION_TASKS, status=TaskResultStatus.FAILED).exists()
+
+
+def _notifications(action_id: Any, channel: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    entries = AuditEntry.objects.filter(action_id=action_id, event__startswith="notification.").order_by("seq")
+    return [(entry.event, entry.data) for entry in entries if channel is None or entry.data["channel"] == channel]
+
+
+def _submit(api_as, user, spec: dict[str, Any]) -> dict[str, Any]:
+    response = api_as(user).post("/actions", spec)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_it_emails_reviewers_the_whole_held_action_with_a_deep_link(api_as, alice, reviewers, fast_retries):
+    parameters = {"operation": "write", "path": "reports/q3.md", "content": "line one\nline two: keep every word"}
+    action = _submit(api_as, alice, {"action_type": "file_operation", "parameters": parameters})
+    assert action["status"] == "pending"
+
+    run_notification_tasks()
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert sorted(message.to) == ["bob@example.org", "carol@example.org", "root@example.org"]
+    assert "HIGH file_operation from alice" in message.subject
+    link = f"https://actionhub.example.org/approvals/{action['id']}/"
+    body = message.body
+    assert link in body
+    assert json.dumps(parameters, indent=2, ensure_ascii=False, sort_keys=True) in body
+    for fact in ("file_operation", "HIGH", "alice", "file write changes data", "Expires:", "Approvals needed: 1"):
+        assert fact in body
+    assert _notifications(action["id"]) == [
+        (
+            "notification.sent",
+            {"channel": "email", "target": "reviewers", "attempt": 1, "recipients": ["bob", "carol", "root"]},
+        ),
+    ]
+
+
+def test_it_notifies_nobody_about_a_low_action(api_as, alice, reviewers, receiver, settings):
+    settings.ACTIONHUB_WEBHOOK_URLS = [receiver.url]
+    action = _submit(api_as, alice, {"action_type": "chat", "parameters": {"message": "hello"}})
+    assert action["security_level"] == "low"
+
+    run_notification_tasks()
+
+    assert not DBTaskResult.objects.filter(task_path__in=NOTIFICATION_TASKS).exists()
+    assert mail.outbox == []
+    assert receiver.bodies == []
+    assert _notifications(action["id"]) == []
+
+
+def test_it_posts_a_slack_compatible_message_through_a_real_worker(api_as, alice, reviewers, receiver):
+    other = WebhookReceiver()
+    # Through the runtime config, as a config_change would set it, not the environment.
+    runtime_set(key="webhook_urls", value=[receiver.url, other.url], actor="test")
+    worker = start_worker(
+        DJANGO_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        ACTIONHUB_BASE_URL="https://actionhub.example.org/",
+    )
+    try:
+        action = _submit(api_as, alice, DELETE)
+        wait_for(lambda: len(_notifications(action["id"])) == 3)
+    finally:
+        stop(worker)
+        other.close()
+
+    link = f"https://actionhub.example.org/approvals/{action['id']}/"
+    assert receiver.paths == [f"/services/{SECRET}"]
+    for body in (receiver.bodies[0], other.bodies[0]):
+        assert link in body["text"]
+        assert '"path": "notes/old.txt"' in body["text"]
+        sections = [block for block in body["blocks"] if block["type"] == "section"]
+        assert any('"operation": "delete"' in block.get("text", {}).get("text", "") for block in sections)
+        (actions,) = [block for block in body["blocks"] if block["type"] == "actions"]
+        assert actions["elements"][0]["url"] == link
+    sent = _notifications(action["id"], "webhook")
+    assert sorted(data["target"] for _, data in sent) == sorted([receiver.origin, other.origin])
+    assert {event for event, _ in sent} == {"notification.sent"}
+    # Webhook URLs are secrets: neither the audit history nor the task queue holds them.
+    assert not AuditEntry.objects.filter(data__icontains="not-for-logs").exists()
+    assert not DBTaskResult.objects.filter(args_kwargs__icontains="not-for-logs").exists()
+    assert Action.objects.get(id=action["id"]).status == Status.PENDING
+
+
+def test_it_retries_a_failing_webhook_without_sending_the_email_again(alice, reviewers, fast_retries, settings, caplog):
+    receiver = WebhookReceiver(answers=(500, 500))
+    settings.ACTIONHUB_WEBHOOK_URLS = [receiver.url]
+    try:
+        action = make_action(alice, DELETE)
+        run_notification_tasks()
+    finally:
+        receiver.close()
+
+    assert len(receiver.bodies) == 3
+    assert receiver.bodies[0] == receiver.bodies[2]
+    assert len(mail.outbox) == 1
+    assert _notifications(action.id, "webhook") == [
+        (
+            "notification.failed",
+            {
+                "channel": "webhook",
+                "target": receiver.origin,
+                "attempt": 1,
+                "error": "answered HTTP 500",
+                "will_retry": True,
+            },
+        ),
+        (
+            "notification.failed",
+            {
+                "channel": "webhook",
+                "target": receiver.origin,
+                "attempt": 2,
+                "error": "answered HTTP 500",
+                "will_retry": True,
+            },
+        ),
+        ("notification.sent", {"channel": "webhook", "target": receiver.origin, "attempt": 3}),
+    ]
+    assert [event for event, _ in _notifications(action.id, "email")] == ["notification.sent"]
+    assert f"webhook to {receiver.origin} failed (attempt 2)" in caplog.text
+    assert "not-for-logs" not in caplog.text
+
+
+def test_it_gives_up_on_a_silent_webhook_and_leaves_the_action_pending(alice, reviewers, fast_retries, settings):
+    receiver = WebhookReceiver(silent=True)
+    settings.ACTIONHUB_WEBHOOK_URLS = [receiver.url]
+    settings.ACTIONHUB_NOTIFY_TIMEOUT = 0.3
+    settings.ACTIONHUB_NOTIFY_RETRIES = 1
+    try:
+        action = make_action(alice, DELETE)
+        run_notification_tasks()
+    finally:
+        receiver.close()
+
+    assert len(receiver.bodies) == 2
+    failures = _notifications(action.id, "webhook")
+    assert [(event, data["attempt"], data["will_retry"]) for event, data in failures] == [
+        ("notification.failed", 1, True),
+        ("notification.failed", 2, False),
+    ]
+    assert failures[-1][1]["error"] == "no answer within 0.3s"
+    assert Action.objects.get(id=action.id).status == Status.PENDING
+    assert len(mail.outbox) == 1
+
+
+def test_it_folds_only_an_enormous_value_and_says_so(alice, reviewers, receiver, fast_retries, settings):
+    settings.ACTIONHUB_WEBHOOK_URLS = [receiver.url]
+    long_but_whole = "w" * 3_900
+    enormous = "".join(f"{i:05d}," for i in range(2_000))  # 12,000 characters
+    kept = make_action(alice, {"action_type": "file_operation", "parameters": _write(long_but_whole)})
+    folded = make_action(alice, {"action_type": "file_operation", "parameters": _write(enormous)})
+    run_notification_tasks()
+
+    emails = {action.id: next(m.body for m in mail.outbox if str(action.id) in m.body) for action in (kept, folded)}
+    posts = {
+        action.id: next(b["text"] for b in receiver.bodies if str(action.id) in b["text"]) for action in (kept, folded)
+    }
+    marker = f"{enormous[:4_000]}… 8,000 more characters, see the link"
+    for text in (emails[kept.id], posts[kept.id]):
+        assert long_but_whole in text
+        assert "more characters" not in text
+    for text in (emails[folded.id], posts[folded.id]):
+        assert marker in text
+        assert enormous[:4_001] not in text
+        assert f"/approvals/{folded.id}/" in text
+
+
+def test_it_keeps_a_huge_action_within_slack_limits(alice):
+    action = make_action(alice, DELETE)
+    huge = {"path": "notes/old.txt", "chunks": ["<&>" * 1_500] * 40}
+    Action.objects.filter(id=action.id).update(parameters=huge)
+    action = Action.objects.select_related("requested_by").get(id=action.id)
+
+    body = slack_body(action)
+
+    assert len(body["text"]) <= 40_000
+    assert len(body["blocks"]) <= 50
+    for block in body["blocks"]:
+        assert len(block.get("text", {}).get("text", "")) <= 3_000
+        assert all(len(field["text"]) <= 2_000 for field in block.get("fields", []))
+    parameters = [
+        block["text"]["text"] for block in body["blocks"] if block.get("text", {}).get("text", "")[:3] == "```"
+    ]
+    assert len(parameters) > 1
+    assert "more characters, see the link" in parameters[-1]
+    assert not any(re.search(r"&(?!amp;|lt;|gt;)", part) for part in parameters), "an escape was split"
+
+
+def test_it_tells_reviewers_again_when_an_edit_keeps_the_action_held(alice, bob, reviewers, fast_retries):
+    action = make_action(alice, DELETE)
+    run_notification_tasks()
+    action_edit(action_id=action.id, user=bob, parameters={"operation": "delete", "path": "notes/older.txt"})
+    run_notification_tasks()
+
+    assert len(mail.outbox) == 2
+    assert '"path": "notes/older.txt"' in mail.outbox[1].body
+
+
+def test_it_does_not_notify_about_an_action_decided_before_delivery(alice, bob, reviewers, fast_retries):
+    action = make_action(alice, DELETE)
+    action_decide(action_id=action.id, user=bob, approved=False, reason="no")
+    run_notification_tasks()
+
+    assert mail.outbox == []
+    assert _notifications(action.id) == []
+
+
+def _write(content: str) -> dict[str, str]:
+    return {"operation": "write", "path": "notes/big.txt", "content": content}
