@@ -2,12 +2,13 @@
 
 Each `group_send` is one row in `realtime_broadcast`, written by whichever process sends it (a web
 request, a worker); `group_send_in_transaction` writes it inside the caller's transaction, so an
-event commits or rolls back with the change it announces. Every process that has consumers runs one poller per event loop that reads
-new rows every `poll_interval` seconds and fans them out to its local groups in memory. Cost is
-one indexed read per interval per web process, whatever the number of connected clients (a
-per-consumer polling layer does one per client). Group membership never leaves the process.
+event commits or rolls back with the change it announces. Every process that has consumers runs
+one poller per event loop that reads new rows every `poll_interval` seconds and fans them out to
+its local groups in memory. Cost is one indexed read per interval per web process, whatever the
+number of connected clients (a per-consumer polling layer does one per client). Group membership
+never leaves the process.
 
-With REDIS_URL set, settings use channels-redis instead.
+With REDIS_URL set, settings use channels-redis (pub/sub) instead.
 """
 
 from __future__ import annotations
