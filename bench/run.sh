@@ -13,5 +13,12 @@ runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
 trap 'runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m fast stop >/dev/null; rm -rf "$data"' EXIT
 psql -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE ROLE actionhub LOGIN CREATEDB PASSWORD 'actionhub'"
 export DATABASE_URL="postgres://actionhub:actionhub@127.0.0.1:$port/postgres"
+if [ -z "${REDIS_URL:-}" ] && command -v redis-server >/dev/null; then
+  redis_port=56380
+  redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no >/dev/null
+  trap 'redis-cli -p '"$redis_port"' shutdown nosave >/dev/null 2>&1; runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m fast stop >/dev/null; rm -rf "$data"' EXIT
+  export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+fi
 .venv/bin/python bench/foundation.py
 .venv/bin/python bench/sqlite_start_latency.py
+.venv/bin/python bench/ws_fanout.py

@@ -43,11 +43,11 @@ HIGH = {"action_type": "file_operation", "parameters": {"operation": "delete", "
 
 def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    if os.environ.get("BENCH_WS_SERVER") == "uvicorn":
-        command = [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-        command += ["actionhub.asgi:application"]
-    else:
-        command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "actionhub.asgi:application"]
+    if os.environ.get("BENCH_WS_SERVER") == "daphne":
+        command = [PYTHON, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "actionhub.asgi:application"]
+    else:  # what `make run` starts
+        command = [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"]
+        command += ["--no-access-log", "actionhub.asgi:application"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

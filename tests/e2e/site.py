@@ -1,4 +1,4 @@
-"""A live ActionHub for browser tests: its own SQLite database, a Daphne web server and a worker.
+"""A live ActionHub for browser tests: its own SQLite database, the web server `serve` runs, a worker.
 
 The database is migrated once per test session into a template and copied per site, so each
 site starts clean in well under a second. `channel_layer="redis"` points every process at Redis.
@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from approvals.management.commands.serve import UVICORN_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery-staple"
@@ -107,7 +109,8 @@ class Site:
             raise RuntimeError(seeded.stderr)
         self.tokens = json.loads(seeded.stdout)
         log = open(self.var_dir / "site.log", "w")  # noqa: SIM115 - closed with the processes
-        web = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "actionhub.asgi:application"]
+        web = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), *UVICORN_OPTIONS]
+        web.append("actionhub.asgi:application")
         worker = [sys.executable, "manage.py", "run_worker", "--interval", "0.05"]
         for command in (web, worker):
             self.processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
