@@ -9,3 +9,7 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
 
 from actionhub.settings import *  # noqa: F403
+
+# Connections opened by websocket consumers in worker threads close after each use, so the test
+# database can be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
