@@ -28,6 +28,7 @@ from approvals.forms import DecisionForm, EditForm, QueueFilterForm
 from approvals.models import Action, ActionType, Decision, Status
 from approvals.presentation import outcome_sentence, pretty_json
 from approvals.roles import is_auditor, is_reviewer
+from approvals.runtime import CONFIG_KEYS, runtime_get
 from approvals.selectors import (
     QUEUE_LEVELS,
     action_approvals,
@@ -149,7 +150,16 @@ def detail_context(
         "outcome": "" if pending else outcome_sentence(action, approvals, now),
         "changed_since_seen": bool(seen_hash) and seen_hash != action.payload_hash,
         "is_reviewer": is_reviewer(user),
+        "current_config": _current_config(action),
     }
+
+
+def _current_config(action: Action) -> str | None:
+    """For a config change, today's value as pretty JSON, so reviewers see old and new side by side."""
+    key = (action.parameters or {}).get("key")
+    if action.action_type != ActionType.CONFIG_CHANGE or key not in CONFIG_KEYS:
+        return None
+    return pretty_json(runtime_get(key))
 
 
 def _detail_or_404(request: HttpRequest, action_id: UUID) -> dict[str, Any]:

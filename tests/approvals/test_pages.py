@@ -249,3 +249,10 @@ def test_it_logs_in_and_out_through_the_pages(bob):
     assert client.get("/").url == "/approvals/"
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/approvals/").status_code == 302
+
+
+def test_it_shows_the_current_value_beside_a_config_change(alice, bob):
+    action = make_action(alice, {"action_type": "config_change", "parameters": {"key": "expiry_high", "value": "12h"}})
+    html = logged_in(bob).get(f"/approvals/{action.id}/").content.decode()
+    now = html.split("Value now", 1)[1].split("</pre>", 1)[0]
+    assert now.strip().endswith("86400")  # seconds, as config_change stores it
