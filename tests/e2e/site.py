@@ -108,20 +108,41 @@ class Site:
         if seeded.returncode != 0:
             raise RuntimeError(seeded.stderr)
         self.tokens = json.loads(seeded.stdout)
-        log = open(self.var_dir / "site.log", "w")  # noqa: SIM115 - closed with the processes
-        web = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), *UVICORN_OPTIONS]
-        web.append("actionhub.asgi:application")
         worker = [sys.executable, "manage.py", "run_worker", "--interval", "0.05"]
-        for command in (web, worker):
-            self.processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+        self.processes.append(self._spawn(worker))
+        self.start_web()
+        return self
+
+    def _spawn(self, command: list[str]) -> subprocess.Popen:
+        log = open(self.var_dir / "site.log", "a")  # noqa: SIM115 - the child keeps it open
+        env = base_env(self.var_dir, self.redis_url)
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def start_web(self) -> None:
+        web = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), *UVICORN_OPTIONS]
+        self.web = self._spawn([*web, "actionhub.asgi:application"])
+        self.processes.append(self.web)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/api/status", timeout=1)
-                return self
+                return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.1)
         raise RuntimeError(f"the site did not start:\n{self.log()}")
+
+    def stop_web(self) -> None:
+        self.web.terminate()
+        self.web.wait(timeout=15)
+
+    def run(self, code: str) -> str:
+        """Run Python against the site's database (Django set up), as another process would."""
+        script = "import django\ndjango.setup()\n" + code
+        env = base_env(self.var_dir, self.redis_url)
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr)
+        return done.stdout
 
     def log(self) -> str:
         path = self.var_dir / "site.log"

@@ -129,3 +129,22 @@ def test_it_shows_a_status_change_made_by_a_worker_process(browser, start_site, 
     bob.locator("#detail-live [data-status]").filter(has_text="completed").wait_for()
     timeline = bob.locator("#detail-live .timeline").inner_text()
     assert "action.started" in timeline and "action.completed" in timeline
+
+
+def test_it_reconnects_and_resyncs_after_the_server_restarts(browser, start_site):
+    site = start_site(users=USERS)
+    bob = log_in(browser, site, "bob")
+    bob.wait_for_selector("#live-state.ok")
+    site.stop_web()
+    bob.wait_for_selector("#live-state:not(.ok)")
+    # while the web server is down another process holds an action: no socket could hear of it
+    action_id = site.run(
+        "from django.contrib.auth import get_user_model\n"
+        "from approvals.services import action_create\n"
+        "alice = get_user_model().objects.get(username='alice')\n"
+        f"print(action_create(user=alice, **{HIGH!r}).id)\n"
+    ).strip()
+    site.start_web()
+    bob.wait_for_selector("#live-state.ok", timeout=20_000)
+    row(bob, action_id).wait_for(timeout=10_000)
+    assert "delete reports/q3-draft.md" in row(bob, action_id).inner_text()
