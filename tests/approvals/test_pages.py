@@ -256,3 +256,8 @@ def test_it_shows_the_current_value_beside_a_config_change(alice, bob):
     html = logged_in(bob).get(f"/approvals/{action.id}/").content.decode()
     now = html.split("Value now", 1)[1].split("</pre>", 1)[0]
     assert now.strip().endswith("86400")  # seconds, as config_change stores it
+
+
+def test_it_sends_a_strict_content_security_policy(bob):
+    policy = logged_in(bob).get("/approvals/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "connect-src 'self'" in policy

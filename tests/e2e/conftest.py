@@ -57,6 +57,10 @@ def log_in(browser, site: Site, username: str, path: str = "/approvals/"):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.console_errors = errors  # CSP violations and script errors show up here
     page.goto(f"{site.url}/accounts/login/?next={path}")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)

@@ -53,6 +53,7 @@ def test_it_lets_two_reviewers_work_a_live_queue(browser, start_site):
     assert "Approved by bob and carol; completed." in bob.locator("#detail-live").inner_text()
     status, finished = site.api("alice", "GET", f"/actions/{action['id']}")
     assert finished["status"] == "completed"
+    assert bob.console_errors == [] and carol.console_errors == []  # nothing blocked by the CSP, no script errors
 
 
 def test_it_refuses_what_a_reviewer_must_not_do(browser, start_site):
