@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from typing import Any
 from urllib.parse import parse_qs
@@ -16,6 +17,7 @@ from uuid import UUID
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
 
 from approvals import events
 from approvals.fragments import QueueFragment, detail_fragment, queue_fragment
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4003
 CLOSE_LOGGED_OUT = 4001
+RECHECK_SECONDS = 30.0
 
 # One render per broadcast per process, shared by every queue socket of this process.
 _renders: OrderedDict[tuple[str, float], asyncio.Future] = OrderedDict()
@@ -64,6 +67,7 @@ class ApprovalsConsumer(AsyncWebsocketConsumer):
             return
         query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
         self.user = user
+        self.recheck_at = time.monotonic() + RECHECK_SECONDS
         self.action_id = _one(query, "action")
         self.seen_hash = _one(query, "seen")
         self.level = _one(query, "level") or None
@@ -78,6 +82,14 @@ class ApprovalsConsumer(AsyncWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+
+    def _still_allowed(self) -> bool:
+        """A long-lived socket re-checks its session and role now and then (logout is immediate)."""
+        session = self.scope["session"]
+        if not session.exists(session.session_key):
+            return False
+        self.user = get_user_model().objects.filter(pk=self.user.pk, is_active=True).first()
+        return self.user is not None and self._allowed()
 
     def _allowed(self) -> bool:
         if self.action_id is not None:
@@ -98,6 +110,11 @@ class ApprovalsConsumer(AsyncWebsocketConsumer):
         """Pages only listen; anything they send is ignored."""
 
     async def action_changed(self, event: dict[str, Any]) -> None:
+        if time.monotonic() >= self.recheck_at:
+            self.recheck_at = time.monotonic() + RECHECK_SECONDS
+            if not await database_sync_to_async(self._still_allowed)():
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
         if self.action_id is not None:
             html = await database_sync_to_async(detail_fragment)(
                 action_id=self.action_id, user=self.user, seen_hash=self.seen_hash

@@ -193,3 +193,14 @@ async def test_it_relays_a_broadcast_from_another_process(db):
     await receive_until(communicator, f'id="action-{action.id}" hx-swap-oob="delete"')
     assert (await sync_to_async(Action.objects.get)(id=action.id)).status == "rejected"
     await communicator.disconnect()
+
+
+async def test_it_closes_a_queue_socket_once_its_user_is_no_longer_a_reviewer(db, monkeypatch):
+    monkeypatch.setattr("approvals.consumers.RECHECK_SECONDS", 0.0)
+    alice = await sync_to_async(make_user)("alice")
+    bob = await sync_to_async(make_user)("bob", "reviewers")
+    communicator, connected, _ = await connect(cookie=await sync_to_async(session_cookie)(bob))
+    assert connected
+    await sync_to_async(bob.groups.clear)()
+    await sync_to_async(make_action)(alice, HIGH_ACTION)
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4003}
