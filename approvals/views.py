@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from api.pagination import encode_cursor
 from approvals import exceptions
@@ -233,6 +233,16 @@ def _refusal(error: exceptions.ActionError, action: Action, user: AbstractBaseUs
     return error.detail[:1].upper() + error.detail[1:] + "."
 
 
+def _refused(request: HttpRequest, action: Action, error: exceptions.ActionError) -> HttpResponse:
+    """A refused decision or edit. When the action changed, the whole page reloads with the new
+    version: a panel refreshed alone would offer a decision on parameters the page no longer shows."""
+    message = _refusal(error, action, request.user)
+    if isinstance(error, exceptions.PayloadChanged) and request.htmx and request.POST.get("from") != "queue":
+        messages.error(request, message)
+        return HttpResponseClientRefresh()
+    return _panel(request, action.id, message=message, level="error", status=error.status_code)
+
+
 @require_POST
 @login_required
 def decide(request: HttpRequest, action_id: UUID) -> HttpResponse:
@@ -253,9 +263,7 @@ def decide(request: HttpRequest, action_id: UUID) -> HttpResponse:
             payload_hash=form.cleaned_data["payload_hash"],
         )
     except exceptions.ActionError as error:
-        return _panel(
-            request, action_id, message=_refusal(error, action, request.user), level="error", status=error.status_code
-        )
+        return _refused(request, action, error)
     if not approved:
         message = "You rejected this action; it will not run."
     elif outcome.status == Status.APPROVED:
@@ -287,13 +295,7 @@ def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
         )
     parameters = form.cleaned_data["parameters"]
     if form.cleaned_data["payload_hash"] != action.payload_hash:
-        return _panel(
-            request,
-            action_id,
-            message=_refusal(exceptions.PayloadChanged(""), action, request.user),
-            level="error",
-            status=409,
-        )
+        return _refused(request, action, exceptions.PayloadChanged(""))
     try:
         if not form.cleaned_data["confirm"]:
             preview = action_edit_preview(action=action, parameters=parameters)
@@ -325,9 +327,7 @@ def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
             edit_open=True,
         )
     except exceptions.ActionError as error:
-        return _panel(
-            request, action_id, message=_refusal(error, action, request.user), level="error", status=error.status_code
-        )
+        return _refused(request, action, error)
     if edited.status == Status.PENDING:
         message = f"Saved. The action is now {edited.security_level} risk; earlier approvals no longer count."
     else:

@@ -171,10 +171,15 @@ def test_it_refuses_a_decision_on_a_changed_action(alice, bob, carol):
     seen_hash = action.payload_hash
     edit = {"parameters": json.dumps({"operation": "delete", "path": "notes/other.txt"}), "payload_hash": seen_hash}
     assert logged_in(carol).post(f"/approvals/{action.id}/edit/", {**edit, "confirm": "on"}).status_code == 302
-    response = decide(logged_in(bob), action, "approve", payload_hash=seen_hash, **HTMX)
+    client = logged_in(bob)
+    response = decide(client, action, "approve", payload_hash=seen_hash, **HTMX)
+    assert response["HX-Refresh"] == "true"  # the whole page reloads with the new parameters
+    assert Action.objects.get(id=action.id).status == Status.PENDING
+    page = client.get(f"/approvals/{action.id}/").content.decode()
+    assert "changed since you opened it" in page and "notes/other.txt" in page
+    response = decide(client, action, "approve", payload_hash=seen_hash)  # without JavaScript
     assert response.status_code == 409
     assert b"changed since you opened it" in response.content
-    assert Action.objects.get(id=action.id).status == Status.PENDING
 
 
 def test_it_previews_an_edit_before_saving_it(alice, bob, carol):
