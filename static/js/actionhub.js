@@ -111,11 +111,23 @@
     tick();
   });
 
+  document.addEventListener("htmx:afterSettle", function () {
+    if (socketOpen) liveState("live", true);  // a re-sync replaced the indicator with the server's
+  });
+
   // ---- the live socket ------------------------------------------------------------------------
 
   let opened = 0;
 
+  // Retry soon after a restart, then every few seconds (htmx's default grows to a minute).
+  htmx.config.wsReconnectDelay = function (retryCount) {
+    return Math.min(5000, 250 * Math.pow(2, retryCount)) * (0.5 + Math.random() / 2);
+  };
+
+  let socketOpen = false;
+
   function liveState(text, ok) {
+    socketOpen = !!ok;
     const el = $("#live-state");
     if (!el) return;
     el.textContent = text;
