@@ -10,11 +10,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
-from llm.client import LLMClient, LLMError
 
 from api.services import token_authenticate
 from approvals.models import Action, Status, WorkerHeartbeat
 from approvals.runtime import runtime_get
+from llm.client import LLMClient, LLMError
 from skills.sandbox import docker_status
 
 WORKER_ALIVE_WITHIN = timedelta(seconds=15)

@@ -23,6 +23,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from approvals.maintenance import prune_finished_tasks, run_maintenance
 from approvals.models import Action, Status, WorkerHeartbeat
 from approvals.wakeup import waiter
+from skills.runner import sandbox_prepare, sandbox_shutdown
 
 logger = logging.getLogger("approvals.worker")
 
@@ -56,6 +57,7 @@ class ActionWorker(Worker):
                 lease_expires_at=timezone.now()
             )
             logger.warning("grace period over: released action %s", self.current_action_id)
+        sandbox_shutdown()
         os._exit(1)
 
     def maintain(self) -> None:
@@ -101,6 +103,7 @@ class ActionWorker(Worker):
 
     def run(self) -> None:
         logger.info("worker %s started (queues %s)", self.worker_id, ",".join(self.queue_names))
+        sandbox_prepare()
         try:
             while self.running:
                 close_old_connections()
@@ -113,6 +116,7 @@ class ActionWorker(Worker):
                 if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
                     return
         finally:
+            sandbox_shutdown()
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
             logger.info("worker %s stopped", self.worker_id)
 
