@@ -10,6 +10,7 @@ cold or waited in the pool.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -81,9 +82,19 @@ class _Started:
 
     id: str
     sock: socket.socket
+    stream: Any
     profile: Profile
     warm: bool
     started_at: float = field(default_factory=time.monotonic)
+
+    def close(self) -> None:
+        # shutdown() acts at once even while docker-py's file object still holds the descriptor,
+        # and Docker does not finish a kill while an attach stream to the container sits unread.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        with contextlib.suppress(OSError):
+            self.stream.close()
 
 
 # Docker clients are not shared between threads: the pool refills in its own thread.
@@ -181,7 +192,7 @@ def _start(profile: Profile, *, warm: bool) -> _Started:
         if isinstance(exc, docker_errors()):
             raise SandboxUnavailable(f"sandbox unavailable: {_describe(exc)}") from exc
         raise
-    return _Started(id=container_id, sock=sock, profile=profile, warm=warm)
+    return _Started(id=container_id, sock=sock, stream=stream, profile=profile, warm=warm)
 
 
 def _describe(exc: BaseException) -> str:
@@ -263,9 +274,9 @@ def _send(sock: socket.socket, data: bytes) -> None:
 def _finish(started: _Started, job: SandboxJob, began: float) -> SandboxRun:
     streams = _Streams(started.sock, stdout_cap=output_limit())
     ended = streams.read_until_eof(began + job.timeout)
+    started.close()
     if not ended:
         _kill(started.id)
-    started.sock.close()
     state = _wait_state(started.id)
     stderr = streams.stderr.decode("utf-8", "replace")
     if streams.overflowed:
@@ -329,7 +340,7 @@ def run(job: SandboxJob) -> SandboxRun:
             _send(started.sock, request)
         except OSError:
             logger.warning("warm sandbox container %s was gone; starting a cold one", started.id[:12])
-            started.sock.close()
+            started.close()
             _remove(started.id)
             started = None
     if started is None:
@@ -337,7 +348,7 @@ def run(job: SandboxJob) -> SandboxRun:
         try:
             _send(started.sock, request)
         except OSError as exc:
-            started.sock.close()
+            started.close()
             _remove(started.id)
             raise SandboxError(f"the sandbox container did not take its job: {exc}") from exc
     try:
@@ -400,7 +411,7 @@ class WarmPool:
             self.last_error, backoff = "", POOL_RETRY_SECONDS
             with self._lock:
                 if self._stopping.is_set():
-                    started.sock.close()
+                    started.close()
                     _remove(started.id)
                     return
                 self._idle[profile].append(started)
@@ -415,7 +426,7 @@ class WarmPool:
             for queue in self._idle.values():
                 queue.clear()
         for started in leftovers:
-            started.sock.close()
+            started.close()
             _remove(started.id)
 
 
