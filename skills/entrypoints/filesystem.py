@@ -46,6 +46,13 @@ def _explain(error, path):
     return reasons.get(error.errno, f"{error.strerror or type(error).__name__}: {path!r}")
 
 
+def _is_link(name, dir_fd):
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 def _open_dir(parts, *, create=False):
     """A descriptor of the directory `parts` names, walked without following any link."""
     fd = os.open(WORKSPACE, DIRECTORY)
@@ -54,7 +61,12 @@ def _open_dir(parts, *, create=False):
             if create:
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(part, 0o755, dir_fd=fd)
-            child = os.open(part, DIRECTORY, dir_fd=fd)
+            try:
+                child = os.open(part, DIRECTORY, dir_fd=fd)
+            except OSError as exc:
+                if _is_link(part, fd):
+                    raise Refused(f"{part!r} is a symbolic link; links are not followed") from exc
+                raise
             os.close(fd)
             fd = child
     except BaseException:
