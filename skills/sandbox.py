@@ -14,6 +14,8 @@ import contextlib
 import json
 import logging
 import os
+import queue
+import secrets
 import select
 import socket
 import struct
@@ -208,6 +210,44 @@ def _remove(container_id: str) -> None:
         logger.warning("could not remove sandbox container %s: %s", container_id[:12], _describe(exc))
 
 
+class _Remover:
+    """Removes finished containers in the background, so a result does not wait for `docker rm`.
+
+    Whatever a process could not remove before it died, the reaper removes at the next worker start.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def put(self, container_id: str) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="sandbox-remover", daemon=True)
+                self._thread.start()
+        self._queue.put(container_id)
+
+    def _run(self) -> None:
+        while True:
+            container_id = self._queue.get()
+            try:
+                _remove(container_id)
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        """Return once every container handed over so far is removed (or its removal failed)."""
+        self._queue.join()
+
+
+_remover = _Remover()
+
+
+def removals_drain() -> None:
+    _remover.drain()
+
+
 def _kill(container_id: str) -> None:
     try:
         _client().api.kill(container_id)
@@ -216,15 +256,33 @@ def _kill(container_id: str) -> None:
 
 
 class _Streams:
-    """Reads Docker's multiplexed attach stream (8-byte frame headers) with caps and a deadline."""
+    """Reads Docker's multiplexed attach stream (8-byte frame headers) with caps and a deadline,
+    up to the launcher's end marker and trailer or, failing that, the end of the stream."""
 
-    def __init__(self, sock: socket.socket, *, stdout_cap: int) -> None:
+    def __init__(self, sock: socket.socket, *, stdout_cap: int, end: bytes) -> None:
         self.sock = sock
         self.stdout_cap = stdout_cap
+        self.end = end
         self.buffer = b""
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.overflowed = False
+        self.trailer: dict[str, Any] | None = None
+
+    def _find_trailer(self, appended: int) -> None:
+        start = max(0, len(self.stdout) - appended - len(self.end))
+        at = self.stdout.find(self.end, start)
+        if at < 0:
+            return
+        line_end = self.stdout.find(b"\n", at + len(self.end))
+        if line_end < 0:
+            return
+        try:
+            self.trailer = json.loads(self.stdout[at + len(self.end) : line_end])
+        except ValueError:
+            self.trailer = {}
+        # The launcher put a newline before the marker.
+        del self.stdout[max(0, at - 1) :]
 
     def _frames(self) -> None:
         while len(self.buffer) >= 8:
@@ -232,15 +290,16 @@ class _Streams:
             if len(self.buffer) < 8 + size:
                 return
             payload, self.buffer = self.buffer[8 : 8 + size], self.buffer[8 + size :]
-            if stream == 1:
+            if stream == 1 and self.trailer is None:
                 self.stdout += payload
+                self._find_trailer(len(payload))
                 if len(self.stdout) > self.stdout_cap:
                     self.overflowed = True
             elif stream == 2 and len(self.stderr) < STDERR_CAP:
                 self.stderr += payload[: STDERR_CAP - len(self.stderr)]
 
     def read_until_eof(self, deadline: float) -> bool:
-        """True at end of stream; False when the deadline passed or stdout went over its cap."""
+        """True at the trailer or the end of the stream; False past the deadline or over the cap."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -260,6 +319,8 @@ class _Streams:
             self._frames()
             if self.overflowed:
                 return False
+            if self.trailer is not None:
+                return True
 
 
 def _send(sock: socket.socket, data: bytes) -> None:
@@ -271,21 +332,26 @@ def _send(sock: socket.socket, data: bytes) -> None:
         sock.setblocking(False)
 
 
-def _finish(started: _Started, job: SandboxJob, began: float) -> SandboxRun:
-    streams = _Streams(started.sock, stdout_cap=output_limit())
+def _finish(started: _Started, job: SandboxJob, began: float, end: bytes) -> SandboxRun:
+    streams = _Streams(started.sock, stdout_cap=output_limit(), end=end)
     ended = streams.read_until_eof(began + job.timeout)
     started.close()
-    if not ended:
-        _kill(started.id)
-    state = _wait_state(started.id)
     stderr = streams.stderr.decode("utf-8", "replace")
     if streams.overflowed:
+        _kill(started.id)
         raise SandboxError(f"output exceeded {output_limit()} bytes; the run was stopped")
     if not ended:
+        _kill(started.id)
         raise SandboxError(f"timed out after {job.timeout:g} s")
-    if state.get("OOMKilled"):
+    if streams.trailer:
+        # The launcher reported the outcome; the container is torn down in the background.
+        oom, exit_code = bool(streams.trailer.get("oom")), int(streams.trailer.get("exit", -1))
+    else:
+        # No trailer: the launcher itself died (killed for memory, crashed), so ask Docker.
+        state = _wait_state(started.id)
+        oom, exit_code = bool(state.get("OOMKilled")), int(state.get("ExitCode", -1))
+    if oom:
         raise SandboxError(f"out of memory (limit {job.profile.memory})")
-    exit_code = int(state.get("ExitCode", -1))
     return SandboxRun(
         output=_parse(bytes(streams.stdout), exit_code, stderr),
         exit_code=exit_code,
@@ -333,7 +399,8 @@ def output_limit() -> int:
 def run(job: SandboxJob) -> SandboxRun:
     """Run one job in a fresh container (a warm one when the pool has it) and remove the container."""
     began = time.monotonic()
-    request = json.dumps({"name": job.name, "source": job.source, "job": job.job}).encode() + b"\n"
+    end = f"\x1eactionhub-end-{secrets.token_hex(16)}\x1e"
+    request = json.dumps({"name": job.name, "source": job.source, "job": job.job, "end": end}).encode() + b"\n"
     started = _pool.take(job.profile) if _pool is not None else None
     if started is not None:
         try:
@@ -352,9 +419,9 @@ def run(job: SandboxJob) -> SandboxRun:
             _remove(started.id)
             raise SandboxError(f"the sandbox container did not take its job: {exc}") from exc
     try:
-        return _finish(started, job, began)
+        return _finish(started, job, began, end.encode())
     finally:
-        _remove(started.id)
+        _remover.put(started.id)
 
 
 class WarmPool:
@@ -428,6 +495,7 @@ class WarmPool:
         for started in leftovers:
             started.close()
             _remove(started.id)
+        removals_drain()
 
 
 _pool: WarmPool | None = None
@@ -482,7 +550,9 @@ def reap_leftovers() -> int:
 
 
 def containers_owned(owner: str | None = None) -> list[str]:
-    """Ids of sandbox containers created by `owner` (default: this process), in any state."""
+    """Ids of sandbox containers created by `owner` (default: this process, once its removals are done)."""
+    if owner is None:
+        removals_drain()
     containers = _client().api.containers(all=True, filters={"label": f"{OWNER_LABEL}={owner or owner_id()}"})
     return [container["Id"] for container in containers]
 

@@ -167,3 +167,19 @@ def test_it_fails_clearly_when_the_image_is_missing(alice, bob, settings):
         "sandbox unavailable: image actionhub-sandbox:never-built is not built "
         "(run: python manage.py build_sandbox_image)"
     )
+
+
+def test_it_reports_out_of_memory_when_the_skill_process_itself_is_killed(alice, skills_dir):
+    manifest = {"id": "hog", "name": "Hog", "entrypoint": "hog.py", "access": "none", "timeout": 5, "memory": "64m"}
+    write_skill(skills_dir, manifest, "hog = bytearray(512 * 1024 * 1024)\nprint('{}')\n")
+    action = run_approved(alice, None, {"action_type": "skill_execution", "skill_id": "hog", "parameters": {}})
+    assert action.status == Status.FAILED
+    assert action.error == "out of memory (limit 64m)"
+
+
+def test_it_reports_a_crashing_skill_with_the_end_of_its_traceback(alice, skills_dir):
+    manifest = {"id": "broken", "name": "Broken", "entrypoint": "broken.py", "access": "none", "timeout": 5}
+    write_skill(skills_dir, manifest, "raise RuntimeError('the widget is missing')\n")
+    action = run_approved(alice, None, {"action_type": "skill_execution", "skill_id": "broken", "parameters": {}})
+    assert action.status == Status.FAILED
+    assert action.error == "the skill exited with 1 and no JSON result: RuntimeError: the widget is missing"
