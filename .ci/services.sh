@@ -11,7 +11,7 @@ _took() { awk -v a="$1" -v b="$(_now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 services_install() {
   local missing=()
-  for pkg in postgresql redis-server docker.io chromium; do
+  for pkg in postgresql redis-server docker.io chromium debootstrap; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -77,6 +77,14 @@ docker_start() {
   for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || { echo "dockerd did not start" >&2; tail -n 20 "$SERVICES_DIR/dockerd.log" >&2; return 1; }
   echo "docker up in $(_took "$t")"
+}
+
+# The sandbox image, built once per run from Debian packages (no registry here); skipped when the
+# image for the current definition exists. Needs docker up and the project installed in .venv.
+sandbox_image_build() {
+  local t; t=$(_now)
+  DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python manage.py build_sandbox_image
+  echo "sandbox image ready in $(_took "$t")"
 }
 
 services_start() {

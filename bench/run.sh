@@ -15,3 +15,4 @@ psql -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE ROLE actionhub LOGIN CREA
 export DATABASE_URL="postgres://actionhub:actionhub@127.0.0.1:$port/postgres"
 .venv/bin/python bench/foundation.py
 .venv/bin/python bench/sqlite_start_latency.py
+.venv/bin/python bench/sandbox.py
