@@ -208,7 +208,7 @@ def validate_parameters(*, action_type: str, parameters: Any, skill_id: str | No
         if skill is not None:
             for message in skill.validate(parameters):
                 field_name, _, text = message.partition(": ")
-                errors[field_name] = text
+                errors[field_name] = f"{errors[field_name]}; {text}" if field_name in errors else text
     else:
         if skill_id is not None:
             errors["skill_id"] = f"only skill_execution actions name a skill, not {action_type}"

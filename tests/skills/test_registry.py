@@ -47,6 +47,12 @@ def test_it_answers_parameters_outside_the_schema_with_400_and_the_errors(alice,
     assert not Action.objects.exists()
 
 
+def test_it_reports_every_schema_error_of_a_field(alice, api_as):
+    errors = _submit(api_as(alice), "python", {"scrip": "print(1)"}).json()["errors"]
+    assert "'script' is a required property" in errors["(parameters)"]
+    assert "'scrip' was unexpected" in errors["(parameters)"]
+
+
 def test_it_holds_skills_by_their_declared_access(alice, api_as, skills_dir):
     write_skill(skills_dir, {"id": "echo", "name": "Echo", "entrypoint": "echo.py", "access": "none"}, "print('{}')")
     held = _submit(api_as(alice), "python", {"script": "print(1)"}).json()
