@@ -5,6 +5,9 @@
 SERVICES_DIR="${SERVICES_DIR:-/tmp/actionhub-services}"
 PG_PORT="${PG_PORT:-55432}"
 REDIS_PORT="${REDIS_PORT:-56379}"
+# Database and Redis db number: choose others to share running servers with another checkout.
+PG_DB="${PG_DB:-actionhub}"
+REDIS_DB="${REDIS_DB:-0}"
 
 _now() { date +%s.%N; }
 _took() { awk -v a="$1" -v b="$(_now)" 'BEGIN { printf "%.1fs", b - a }'; }
@@ -27,7 +30,7 @@ _pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 postgres_start() {
   local t; t=$(_now)
-  export DATABASE_URL="postgres://actionhub:actionhub@127.0.0.1:${PG_PORT}/actionhub"
+  export DATABASE_URL="postgres://actionhub:actionhub@127.0.0.1:${PG_PORT}/${PG_DB}"
   if pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then
     echo "postgres already up on ${PG_PORT}"
     return 0
@@ -45,14 +48,14 @@ postgres_start() {
     start >/dev/null
   psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
     -c "CREATE ROLE actionhub LOGIN CREATEDB PASSWORD 'actionhub'" \
-    -c "CREATE DATABASE actionhub OWNER actionhub" >/dev/null
+    -c "CREATE DATABASE \"${PG_DB}\" OWNER actionhub" >/dev/null
   echo "$data" >"$SERVICES_DIR/pg.started"
   echo "postgres up on ${PG_PORT} in $(_took "$t")"
 }
 
 redis_start() {
   local t; t=$(_now)
-  export REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/0"
+  export REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/${REDIS_DB}"
   if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     echo "redis already up on ${REDIS_PORT}"
     return 0
