@@ -22,7 +22,7 @@ import struct
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,6 @@ class _Started:
     stream: Any
     profile: Profile
     warm: bool
-    started_at: float = field(default_factory=time.monotonic)
 
     def close(self) -> None:
         # shutdown() acts at once even while docker-py's file object still holds the descriptor,
