@@ -1,6 +1,8 @@
 # Real services for the test suite: PostgreSQL, Redis and a Docker engine on loopback.
 # Source this file, then `services_start` (exports DATABASE_URL, REDIS_URL) and `services_stop`.
-# Safe to call twice: a service that already answers is reused, and only what was started here is stopped.
+# Safe to call twice: a service that already answers is reused, and only what this shell started is
+# stopped. That is tracked in shell variables, not files, because a marker file left in
+# SERVICES_DIR by another run would make this one stop services it merely reused.
 
 SERVICES_DIR="${SERVICES_DIR:-/tmp/actionhub-services}"
 PG_PORT="${PG_PORT:-55432}"
@@ -8,6 +10,10 @@ REDIS_PORT="${REDIS_PORT:-56379}"
 # Database and Redis db number: choose others to share running servers with another checkout.
 PG_DB="${PG_DB:-actionhub}"
 REDIS_DB="${REDIS_DB:-0}"
+
+_STARTED_PG_DATA="${_STARTED_PG_DATA:-}"
+_STARTED_REDIS="${_STARTED_REDIS:-}"
+_STARTED_DOCKERD_PID="${_STARTED_DOCKERD_PID:-}"
 
 _now() { date +%s.%N; }
 _took() { awk -v a="$1" -v b="$(_now)" 'BEGIN { printf "%.1fs", b - a }'; }
@@ -49,7 +55,7 @@ postgres_start() {
   psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
     -c "CREATE ROLE actionhub LOGIN CREATEDB PASSWORD 'actionhub'" \
     -c "CREATE DATABASE \"${PG_DB}\" OWNER actionhub" >/dev/null
-  echo "$data" >"$SERVICES_DIR/pg.started"
+  _STARTED_PG_DATA="$data"
   echo "postgres up on ${PG_PORT} in $(_took "$t")"
 }
 
@@ -64,7 +70,7 @@ redis_start() {
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
     --logfile "$SERVICES_DIR/redis.log" --dir "$SERVICES_DIR" >/dev/null
   for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  touch "$SERVICES_DIR/redis.started"
+  _STARTED_REDIS=1
   echo "redis up on ${REDIS_PORT} in $(_took "$t")"
 }
 
@@ -76,7 +82,7 @@ docker_start() {
   fi
   mkdir -p "$SERVICES_DIR"
   setsid dockerd >"$SERVICES_DIR/dockerd.log" 2>&1 &
-  echo $! >"$SERVICES_DIR/dockerd.pid"
+  _STARTED_DOCKERD_PID=$!
   for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || { echo "dockerd did not start" >&2; tail -n 20 "$SERVICES_DIR/dockerd.log" >&2; return 1; }
   echo "docker up in $(_took "$t")"
@@ -106,17 +112,17 @@ services_logs() {
 }
 
 services_stop() {
-  if [ -f "$SERVICES_DIR/pg.started" ]; then
-    runuser -u postgres -- "$(_pg_bin)/pg_ctl" -D "$(cat "$SERVICES_DIR/pg.started")" -m fast stop >/dev/null 2>&1 || true
-    rm -f "$SERVICES_DIR/pg.started"
+  if [ -n "$_STARTED_PG_DATA" ]; then
+    runuser -u postgres -- "$(_pg_bin)/pg_ctl" -D "$_STARTED_PG_DATA" -m fast stop >/dev/null 2>&1 || true
+    _STARTED_PG_DATA=""
   fi
-  if [ -f "$SERVICES_DIR/redis.started" ]; then
+  if [ -n "$_STARTED_REDIS" ]; then
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-    rm -f "$SERVICES_DIR/redis.started"
+    _STARTED_REDIS=""
   fi
-  if [ -f "$SERVICES_DIR/dockerd.pid" ]; then
-    kill "$(cat "$SERVICES_DIR/dockerd.pid")" 2>/dev/null || true
-    rm -f "$SERVICES_DIR/dockerd.pid"
+  if [ -n "$_STARTED_DOCKERD_PID" ]; then
+    kill "$_STARTED_DOCKERD_PID" 2>/dev/null || true
+    _STARTED_DOCKERD_PID=""
   fi
   return 0
 }
