@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from approvals.models import Action
@@ -41,4 +43,18 @@ def test_it_holds_a_python_action_runs_it_once_approved_and_returns_its_output(a
     finally:
         output = stop(worker)
     owner = f"{sandbox.socket.gethostname()}:{worker.pid}"
+    assert sandbox.containers_owned(owner) == [], output
+
+
+def test_it_removes_the_warm_pool_when_a_worker_is_interrupted_twice():
+    # Ctrl-C under make run: the worker gets SIGINT from the terminal and SIGTERM from serve.
+    worker = start_worker(ACTIONHUB_SANDBOX_POOL_SIZE="1")
+    owner = f"{sandbox.socket.gethostname()}:{worker.pid}"
+    try:
+        wait_for(lambda: len(sandbox.containers_owned(owner)) >= 2, timeout=30)
+        worker.send_signal(signal.SIGINT)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    finally:
+        output = stop(worker)
     assert sandbox.containers_owned(owner) == [], output

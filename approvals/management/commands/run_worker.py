@@ -42,6 +42,9 @@ class ActionWorker(Worker):
         self.next_prune = 0.0
 
     def shutdown(self, signum: int, frame: FrameType | None) -> None:
+        if not self.running and not self.running_task:
+            # Already on the way out with nothing running: let the clean-up (the warm pool) finish.
+            return
         if self.running and self.running_task:
             logger.warning("stopping: finishing the running action (at most %.0fs)", self.grace)
             self.running = False
@@ -116,6 +119,10 @@ class ActionWorker(Worker):
                 if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
                     return
         finally:
+            # Exiting anyway: a second Ctrl-C or SIGTERM (make run sends both) must not cut the
+            # removal of the warm pool short.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             sandbox_shutdown()
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
             logger.info("worker %s stopped", self.worker_id)
