@@ -38,6 +38,7 @@ WORKSPACE_MOUNT = "/workspace"
 TMP_SIZE = "16m"
 OPEN_FILES = 256
 STDERR_CAP = 64 * 1024
+STDERR_GRACE = 1.0
 API_TIMEOUT = 30
 POOL_RETRY_SECONDS = 2.0
 POOL_RETRY_MAX_SECONDS = 60.0
@@ -297,8 +298,9 @@ class _Streams:
             elif stream == 2 and len(self.stderr) < STDERR_CAP:
                 self.stderr += payload[: STDERR_CAP - len(self.stderr)]
 
-    def read_until_eof(self, deadline: float) -> bool:
-        """True at the trailer or the end of the stream; False past the deadline or over the cap."""
+    def read_until_eof(self, deadline: float, *, stop_at_trailer: bool = True) -> bool:
+        """True at the trailer (if `stop_at_trailer`) or the end of the stream; False past the
+        deadline or over the cap."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -318,7 +320,7 @@ class _Streams:
             self._frames()
             if self.overflowed:
                 return False
-            if self.trailer is not None:
+            if self.trailer is not None and stop_at_trailer:
                 return True
 
 
@@ -333,7 +335,12 @@ def _send(sock: socket.socket, data: bytes) -> None:
 
 def _finish(started: _Started, job: SandboxJob, began: float, end: bytes) -> SandboxRun:
     streams = _Streams(started.sock, stdout_cap=output_limit(), end=end)
-    ended = streams.read_until_eof(began + job.timeout)
+    deadline = began + job.timeout
+    ended = streams.read_until_eof(deadline)
+    if ended and streams.trailer and streams.trailer.get("exit") != 0:
+        # Docker copies stdout and stderr separately, so the end of stderr may still be on its way
+        # after the trailer; a failure's message comes from it, so wait a moment for the stream to end.
+        streams.read_until_eof(min(deadline, time.monotonic() + STDERR_GRACE), stop_at_trailer=False)
     started.close()
     stderr = streams.stderr.decode("utf-8", "replace")
     if streams.overflowed:
