@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Skills need the sandbox image: built once (as root, ~80 s), a quick check afterwards.
 run: $(STAMP)
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+	@DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py build_sandbox_image \
+		|| echo "warning: no sandbox image, so skill and file actions will fail until it is built (see README)"
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py serve
 
 test: $(STAMP)

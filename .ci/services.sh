@@ -1,17 +1,26 @@
 # Real services for the test suite: PostgreSQL, Redis and a Docker engine on loopback.
 # Source this file, then `services_start` (exports DATABASE_URL, REDIS_URL) and `services_stop`.
-# Safe to call twice: a service that already answers is reused, and only what was started here is stopped.
+# Safe to call twice: a service that already answers is reused, and only what this shell started is
+# stopped. That is tracked in shell variables, not files, because a marker file left in
+# SERVICES_DIR by another run would make this one stop services it merely reused.
 
 SERVICES_DIR="${SERVICES_DIR:-/tmp/actionhub-services}"
 PG_PORT="${PG_PORT:-55432}"
 REDIS_PORT="${REDIS_PORT:-56379}"
+# Database and Redis db number: choose others to share running servers with another checkout.
+PG_DB="${PG_DB:-actionhub}"
+REDIS_DB="${REDIS_DB:-0}"
+
+_STARTED_PG_DATA="${_STARTED_PG_DATA:-}"
+_STARTED_REDIS="${_STARTED_REDIS:-}"
+_STARTED_DOCKERD_PID="${_STARTED_DOCKERD_PID:-}"
 
 _now() { date +%s.%N; }
 _took() { awk -v a="$1" -v b="$(_now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 services_install() {
   local missing=()
-  for pkg in postgresql redis-server docker.io chromium; do
+  for pkg in postgresql redis-server docker.io chromium debootstrap; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -27,7 +36,7 @@ _pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 postgres_start() {
   local t; t=$(_now)
-  export DATABASE_URL="postgres://actionhub:actionhub@127.0.0.1:${PG_PORT}/actionhub"
+  export DATABASE_URL="postgres://actionhub:actionhub@127.0.0.1:${PG_PORT}/${PG_DB}"
   if pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then
     echo "postgres already up on ${PG_PORT}"
     return 0
@@ -45,14 +54,14 @@ postgres_start() {
     start >/dev/null
   psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
     -c "CREATE ROLE actionhub LOGIN CREATEDB PASSWORD 'actionhub'" \
-    -c "CREATE DATABASE actionhub OWNER actionhub" >/dev/null
-  echo "$data" >"$SERVICES_DIR/pg.started"
+    -c "CREATE DATABASE \"${PG_DB}\" OWNER actionhub" >/dev/null
+  _STARTED_PG_DATA="$data"
   echo "postgres up on ${PG_PORT} in $(_took "$t")"
 }
 
 redis_start() {
   local t; t=$(_now)
-  export REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/0"
+  export REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/${REDIS_DB}"
   if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     echo "redis already up on ${REDIS_PORT}"
     return 0
@@ -61,7 +70,7 @@ redis_start() {
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
     --logfile "$SERVICES_DIR/redis.log" --dir "$SERVICES_DIR" >/dev/null
   for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  touch "$SERVICES_DIR/redis.started"
+  _STARTED_REDIS=1
   echo "redis up on ${REDIS_PORT} in $(_took "$t")"
 }
 
@@ -73,10 +82,18 @@ docker_start() {
   fi
   mkdir -p "$SERVICES_DIR"
   setsid dockerd >"$SERVICES_DIR/dockerd.log" 2>&1 &
-  echo $! >"$SERVICES_DIR/dockerd.pid"
+  _STARTED_DOCKERD_PID=$!
   for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || { echo "dockerd did not start" >&2; tail -n 20 "$SERVICES_DIR/dockerd.log" >&2; return 1; }
   echo "docker up in $(_took "$t")"
+}
+
+# The sandbox image, built once per run from Debian packages (no registry here); skipped when the
+# image for the current definition exists. Needs docker up and the project installed in .venv.
+sandbox_image_build() {
+  local t; t=$(_now)
+  DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python manage.py build_sandbox_image
+  echo "sandbox image ready in $(_took "$t")"
 }
 
 services_start() {
@@ -95,17 +112,17 @@ services_logs() {
 }
 
 services_stop() {
-  if [ -f "$SERVICES_DIR/pg.started" ]; then
-    runuser -u postgres -- "$(_pg_bin)/pg_ctl" -D "$(cat "$SERVICES_DIR/pg.started")" -m fast stop >/dev/null 2>&1 || true
-    rm -f "$SERVICES_DIR/pg.started"
+  if [ -n "$_STARTED_PG_DATA" ]; then
+    runuser -u postgres -- "$(_pg_bin)/pg_ctl" -D "$_STARTED_PG_DATA" -m fast stop >/dev/null 2>&1 || true
+    _STARTED_PG_DATA=""
   fi
-  if [ -f "$SERVICES_DIR/redis.started" ]; then
+  if [ -n "$_STARTED_REDIS" ]; then
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-    rm -f "$SERVICES_DIR/redis.started"
+    _STARTED_REDIS=""
   fi
-  if [ -f "$SERVICES_DIR/dockerd.pid" ]; then
-    kill "$(cat "$SERVICES_DIR/dockerd.pid")" 2>/dev/null || true
-    rm -f "$SERVICES_DIR/dockerd.pid"
+  if [ -n "$_STARTED_DOCKERD_PID" ]; then
+    kill "$_STARTED_DOCKERD_PID" 2>/dev/null || true
+    _STARTED_DOCKERD_PID=""
   fi
   return 0
 }

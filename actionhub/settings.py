@@ -328,6 +328,29 @@ ACTIONHUB_API_ALLOWLIST = env_list("ACTIONHUB_API_ALLOWLIST")
 ACTIONHUB_API_CALL_TIMEOUT = env_float("ACTIONHUB_API_CALL_TIMEOUT", 15.0)
 ACTIONHUB_API_CALL_MAX_BYTES = env_int("ACTIONHUB_API_CALL_MAX_BYTES", 1024 * 1024)
 ACTIONHUB_SANDBOX_IMAGE = env_str("ACTIONHUB_SANDBOX_IMAGE", "actionhub-sandbox:latest")
+# Sandbox: every skill runs in a throwaway container with these limits (memory and timeout come
+# from the skill's manifest). A worker keeps POOL_SIZE started containers per profile waiting for
+# one job each; 0 disables the pool and every run starts a cold container.
+ACTIONHUB_SANDBOX_POOL_SIZE = env_int("ACTIONHUB_SANDBOX_POOL_SIZE", 2)
+if ACTIONHUB_SANDBOX_POOL_SIZE < 0:
+    raise ImproperlyConfigured("ACTIONHUB_SANDBOX_POOL_SIZE must be 0 or more")
+ACTIONHUB_SANDBOX_CPUS = env_float("ACTIONHUB_SANDBOX_CPUS", 1.0)
+ACTIONHUB_SANDBOX_PIDS = env_int("ACTIONHUB_SANDBOX_PIDS", 64)
+ACTIONHUB_SANDBOX_USER = env_str("ACTIONHUB_SANDBOX_USER", "10001:10001")
+if not re.fullmatch(r"[1-9]\d*:[1-9]\d*", ACTIONHUB_SANDBOX_USER):
+    raise ImproperlyConfigured("ACTIONHUB_SANDBOX_USER must be a non-root uid:gid such as 10001:10001")
+ACTIONHUB_SANDBOX_OUTPUT_BYTES = env_int("ACTIONHUB_SANDBOX_OUTPUT_BYTES", 1024 * 1024)
+ACTIONHUB_SANDBOX_CACHE_DIR = Path(env_str("ACTIONHUB_SANDBOX_CACHE_DIR") or VAR_DIR / "sandbox")
+ACTIONHUB_DEBIAN_MIRROR = env_str("ACTIONHUB_DEBIAN_MIRROR")
+ACTIONHUB_DOCKER_HOST = env_str("ACTIONHUB_DOCKER_HOST")
+ACTIONHUB_WORKSPACES_DIR = Path(env_str("ACTIONHUB_WORKSPACES_DIR") or VAR_DIR / "workspaces")
+ACTIONHUB_FILESYSTEM_EXTENSIONS = [
+    extension.lower().lstrip(".")
+    for extension in env_list(
+        "ACTIONHUB_FILESYSTEM_EXTENSIONS",
+        "txt,md,rst,json,jsonl,csv,tsv,yaml,yml,toml,ini,cfg,log,py,js,ts,html,css,xml,sql",
+    )
+]
 ACTIONHUB_SKILLS_DIR = env_str("ACTIONHUB_SKILLS_DIR")
 ACTIONHUB_RATE_LIMIT = env_str("ACTIONHUB_RATE_LIMIT", "120/m")
 ACTIONHUB_HTTP_THREADS = env_int("ACTIONHUB_HTTP_THREADS", 16)

@@ -75,6 +75,20 @@ def relative_path_error(path: str) -> str | None:
     return None
 
 
+def extension_error(path: str) -> str | None:
+    """Files the filesystem skill reads or writes must have an allowed extension (checked again in the sandbox)."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    extension = name.rsplit(".", 1)[1].lower() if "." in name.lstrip(".") else ""
+    allowed = settings.ACTIONHUB_FILESYSTEM_EXTENSIONS
+    if extension in allowed:
+        return None
+    return f"files of this type are not allowed; allowed extensions: {', '.join(allowed)}"
+
+
+def _read_write_extension_error(operation: Any, path: str) -> str | None:
+    return extension_error(path) if operation in ("read", "write") else None
+
+
 def _validate_chat(params: dict[str, Any], errors: _Errors) -> None:
     _check_keys(params, errors, required=("message",), optional=("model", "conversation_id"))
     _string(params, "message", errors)
@@ -159,7 +173,7 @@ def _validate_file_operation(params: dict[str, Any], errors: _Errors) -> None:
     if "path" in params:
         if not isinstance(path, str) or not path or len(path) > 1024:
             errors["path"] = "must be a non-empty string of at most 1024 characters"
-        elif message := relative_path_error(path):
+        elif message := relative_path_error(path) or _read_write_extension_error(operation, path):
             errors["path"] = message
     if "content" in params and not isinstance(params["content"], str):
         errors["content"] = "must be a string"
@@ -194,7 +208,7 @@ def validate_parameters(*, action_type: str, parameters: Any, skill_id: str | No
         if skill is not None:
             for message in skill.validate(parameters):
                 field_name, _, text = message.partition(": ")
-                errors[field_name] = text
+                errors[field_name] = f"{errors[field_name]}; {text}" if field_name in errors else text
     else:
         if skill_id is not None:
             errors["skill_id"] = f"only skill_execution actions name a skill, not {action_type}"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-used-anywhere-else-0123456789")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+# Workspaces the sandbox writes into live outside the project, one directory per test run.
+os.environ.setdefault("ACTIONHUB_WORKSPACES_DIR", tempfile.mkdtemp(prefix="actionhub-test-workspaces-"))
 
 from actionhub.settings import *  # noqa: F403
 

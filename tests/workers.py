@@ -33,6 +33,8 @@ def start_worker(**env: str) -> subprocess.Popen:
         "ACTIONHUB_LEASE_SECONDS": "1",
         "ACTIONHUB_MAINTENANCE_INTERVAL": "0.2",
         "ACTIONHUB_LOG_LEVEL": "WARNING",
+        # Warm containers cost a second of start-up per worker; tests that want the pool ask for it.
+        "ACTIONHUB_SANDBOX_POOL_SIZE": "0",
         **env,
     }
     return subprocess.Popen(

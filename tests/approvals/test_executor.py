@@ -107,8 +107,8 @@ def test_it_changes_config_after_quorum_with_old_and_new_audited(alice, bob, car
     assert (entry.data["old"], entry.data["new"]) == (86400, 7200)
 
 
-def test_it_fails_skills_clearly_until_the_sandbox_exists(alice, bob):
-    worker = start_worker()
+def test_it_fails_skills_clearly_when_docker_is_unavailable(alice, bob):
+    worker = start_worker(ACTIONHUB_DOCKER_HOST="unix:///nonexistent/docker.sock")
     try:
         action = make_action(alice, {"action_type": "file_operation", "parameters": {"operation": "list", "path": "."}})
         assert wait_for(lambda: _finished(action)) == Status.FAILED

@@ -23,6 +23,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from approvals.maintenance import TASK_PATH, prune_finished_tasks, run_maintenance
 from approvals.models import Action, Status, WorkerHeartbeat
 from approvals.wakeup import waiter
+from skills.runner import sandbox_prepare, sandbox_shutdown
 
 logger = logging.getLogger("approvals.worker")
 
@@ -41,6 +42,9 @@ class ActionWorker(Worker):
         self.next_prune = 0.0
 
     def shutdown(self, signum: int, frame: FrameType | None) -> None:
+        if not self.running and not self.running_task:
+            # Already on the way out with nothing running: let the clean-up (the warm pool) finish.
+            return
         if self.running and self.running_task:
             logger.warning("stopping: finishing the running action (at most %.0fs)", self.grace)
             self.running = False
@@ -56,6 +60,7 @@ class ActionWorker(Worker):
                 lease_expires_at=timezone.now()
             )
             logger.warning("grace period over: released action %s", self.current_action_id)
+        sandbox_shutdown()
         os._exit(1)
 
     def maintain(self) -> None:
@@ -103,6 +108,7 @@ class ActionWorker(Worker):
 
     def run(self) -> None:
         logger.info("worker %s started (queues %s)", self.worker_id, ",".join(self.queue_names))
+        sandbox_prepare()
         try:
             while self.running:
                 close_old_connections()
@@ -115,6 +121,11 @@ class ActionWorker(Worker):
                 if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
                     return
         finally:
+            # Exiting anyway: a second Ctrl-C or SIGTERM (make run sends both) must not cut the
+            # removal of the warm pool short.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            sandbox_shutdown()
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
             logger.info("worker %s stopped", self.worker_id)
 
