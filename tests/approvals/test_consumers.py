@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 
 from actionhub.asgi import application
@@ -20,6 +21,14 @@ from tests import workers
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action, make_token, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections():
+    """sync_to_async runs these tests' database calls on a helper thread; close its connection."""
+    yield
+    await sync_to_async(connections.close_all)()
+
 
 ORIGIN = b"http://testserver"
 
