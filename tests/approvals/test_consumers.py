@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -17,6 +18,7 @@ from django.test import Client
 
 from actionhub.asgi import application
 from approvals.models import Action
+from approvals.services import actions_expire_due
 from tests import workers
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action, make_token, make_user
 
@@ -184,6 +186,7 @@ async def test_it_relays_a_broadcast_from_another_process(db):
         import django
         django.setup()
         from approvals.models import Action
+from approvals.services import actions_expire_due
         from approvals import services
         from django.contrib.auth import get_user_model
         bob = get_user_model().objects.get(username="bob")
@@ -213,3 +216,16 @@ async def test_it_closes_a_queue_socket_once_its_user_is_no_longer_a_reviewer(db
     await sync_to_async(bob.groups.clear)()
     await sync_to_async(make_action)(alice, HIGH_ACTION)
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4003}
+
+
+async def test_it_removes_an_expired_action_from_open_queues(db):
+    alice = await sync_to_async(make_user)("alice")
+    bob = await sync_to_async(make_user)("bob", "reviewers")
+    action = await sync_to_async(make_action)(alice, HIGH_ACTION)
+    communicator, connected, _ = await connect(cookie=await sync_to_async(session_cookie)(bob))
+    assert connected
+    later = action.expires_at + timedelta(seconds=1)
+    assert await sync_to_async(actions_expire_due)(now=later) == 1
+    message = await receive_until(communicator, f'id="action-{action.id}" hx-swap-oob="delete"')
+    assert "0 high" in message
+    await communicator.disconnect()
