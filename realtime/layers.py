@@ -97,6 +97,12 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
         # Joined before the poller knows where the table ends: nothing sent after this returns is missed.
         await self._ensure_poller()
 
+    async def group_discard(self, group: str, channel: str) -> None:
+        await super().group_discard(group, channel)
+        # A consumer leaves its groups when it disconnects: forget its channel then, not never.
+        if not any(channel in members for members in self.groups.values()):
+            self._local_channels.discard(channel)
+
     async def flush(self) -> None:
         await super().flush()
         self._local_channels.clear()
