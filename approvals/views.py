@@ -173,18 +173,16 @@ def _detail_or_404(request: HttpRequest, action_id: UUID) -> dict[str, Any]:
 @login_required
 def detail(request: HttpRequest, action_id: UUID) -> HttpResponse:
     context = _detail_or_404(request, action_id)
+    return render(request, "approvals/detail.html", {**context, **_blank_forms(context)})
+
+
+def _blank_forms(context: dict[str, Any]) -> dict[str, Any]:
+    """The decision and edit forms for the version of the action in `context`."""
     action = context["action"]
-    return render(
-        request,
-        "approvals/detail.html",
-        {
-            **context,
-            "decision_form": DecisionForm(initial={"payload_hash": action.payload_hash}),
-            "edit_form": EditForm(
-                initial={"payload_hash": action.payload_hash, "parameters": context["parameters_json"]}
-            ),
-        },
-    )
+    return {
+        "decision_form": DecisionForm(initial={"payload_hash": action.payload_hash}),
+        "edit_form": EditForm(initial={"payload_hash": action.payload_hash, "parameters": context["parameters_json"]}),
+    }
 
 
 def _panel(
@@ -199,11 +197,9 @@ def _panel(
             render_to_string("flash.html", {"message": message, "level": level, "oob": True}), status=status
         )
     context = _detail_or_404(request, action_id)
-    action = context["action"]
     context = {
         **context,
-        "decision_form": DecisionForm(initial={"payload_hash": action.payload_hash}),
-        "edit_form": EditForm(initial={"payload_hash": action.payload_hash, "parameters": context["parameters_json"]}),
+        **_blank_forms(context),
         "message": message,
         "message_level": level,
         **extra,
@@ -219,11 +215,12 @@ def _refusal(error: exceptions.ActionError, action: Action, user: AbstractBaseUs
     """A refused decision, in words that say what happened instead."""
     if isinstance(error, exceptions.ActionNotPending):
         action.refresh_from_db()
-        decided_by = [a["user"] for a in action_approvals(action) if a["user"] != user.get_username()]
+        approvals = action_approvals(action)
+        decided_by = [a["user"] for a in approvals if a["user"] != user.get_username()]
         who = (
             f"{' and '.join(decided_by)} decided first" if decided_by else "It was decided before your decision arrived"
         )
-        return f"{who}. {outcome_sentence(action, action_approvals(action), timezone.now())}"
+        return f"{who}. {outcome_sentence(action, approvals, timezone.now())}"
     if isinstance(error, exceptions.PayloadChanged):
         return (
             "This action changed since you opened it, so your decision was not recorded. Review the new version below."
@@ -277,6 +274,18 @@ def decide(request: HttpRequest, action_id: UUID) -> HttpResponse:
     return _panel(request, action_id, message=message, level="success", status=200)
 
 
+def _edit_not_saved(request: HttpRequest, action_id: UUID, form: EditForm) -> HttpResponse:
+    return _panel(
+        request,
+        action_id,
+        message="The edit was not saved: fix the errors below.",
+        level="error",
+        status=400,
+        edit_form=form,
+        edit_open=True,
+    )
+
+
 @require_POST
 @login_required
 def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
@@ -284,15 +293,7 @@ def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
     action = context["action"]
     form = EditForm(request.POST)
     if not form.is_valid():
-        return _panel(
-            request,
-            action_id,
-            message="The edit was not saved: fix the errors below.",
-            level="error",
-            status=400,
-            edit_form=form,
-            edit_open=True,
-        )
+        return _edit_not_saved(request, action_id, form)
     parameters = form.cleaned_data["parameters"]
     if form.cleaned_data["payload_hash"] != action.payload_hash:
         return _refused(request, action, exceptions.PayloadChanged(""))
@@ -317,15 +318,7 @@ def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
         )
     except exceptions.InvalidParameters as error:
         form.add_error("parameters", error.detail if not error.errors else f"{error.detail}: {error.errors}")
-        return _panel(
-            request,
-            action_id,
-            message="The edit was not saved: fix the errors below.",
-            level="error",
-            status=400,
-            edit_form=form,
-            edit_open=True,
-        )
+        return _edit_not_saved(request, action_id, form)
     except exceptions.ActionError as error:
         return _refused(request, action, error)
     if edited.status == Status.PENDING:

@@ -63,15 +63,9 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
 
         Readers see it only once that transaction commits, and never if it rolls back.
         """
-        from realtime.models import Broadcast
-
         for group in groups:
             self.require_valid_group_name(group)
-        payload = json.dumps(message, separators=(",", ":"))
-        now = timezone.now()
-        Broadcast.objects.bulk_create(
-            [Broadcast(at=now, target=GROUP_PREFIX + group, payload=payload) for group in groups]
-        )
+        _write([GROUP_PREFIX + group for group in groups], message)
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         if channel in self._local_channels or channel in self.channels:
@@ -175,11 +169,18 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
                 logger.warning("channel %s is full; dropped a message", channel)
 
 
-def _insert(target: str, message: dict[str, Any]) -> None:
+def _write(targets: list[str], message: dict[str, Any]) -> None:
     from realtime.models import Broadcast
 
+    payload = json.dumps(message, separators=(",", ":"))
+    now = timezone.now()
+    Broadcast.objects.bulk_create([Broadcast(at=now, target=target, payload=payload) for target in targets])
+
+
+def _insert(target: str, message: dict[str, Any]) -> None:
+    """`_write` on a worker thread's own connection, outside any transaction."""
     try:
-        Broadcast.objects.create(at=timezone.now(), target=target, payload=json.dumps(message, separators=(",", ":")))
+        _write([target], message)
     except DatabaseError:
         connection.close()  # a broken connection must not poison this thread's next send
         raise

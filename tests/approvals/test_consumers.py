@@ -185,7 +185,6 @@ async def test_it_relays_a_broadcast_from_another_process(db):
         f"""
         import django
         django.setup()
-        from approvals.models import Action
         from approvals import services
         from django.contrib.auth import get_user_model
         bob = get_user_model().objects.get(username="bob")
