@@ -117,17 +117,13 @@ async def run_rounds(url: str, cookie: str, tokens: dict[str, str]) -> list[floa
 
 def measure(label: str, env: dict[str, str]) -> None:
     manage(env, "migrate", "--noinput")
-    password = "bench-password-0123456789"
-    env = {**env, "ACTIONHUB_ADMIN_PASSWORD": password}
-    tokens = {}
-    for name, role in (("alice", None), ("bob", "reviewers"), ("carol", "reviewers")):
-        subprocess.run(
-            [PYTHON, "-c", SET_USER, name, password, role or ""], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-        tokens[name] = manage(env, "issue_token", name).split()[-1]
+    manage(env, "create_user", "alice")
+    manage(env, "create_user", "carol", "--role", "reviewers")
+    bob_password = manage(env, "create_user", "bob", "--role", "reviewers").split()[-1]  # "…; password: X"
+    tokens = {name: manage(env, "issue_token", name).split()[-1] for name in ("alice", "carol")}
     web, url = start_web(env)
     try:
-        cookie = session_cookie(url, "bob", password)
+        cookie = session_cookie(url, "bob", bob_password)
         samples = asyncio.run(run_rounds(url, cookie, tokens))
     finally:
         web.terminate()
@@ -139,18 +135,6 @@ def measure(label: str, env: dict[str, str]) -> None:
         "p95 <= 100 ms",
         stats["p95"] <= 100,
     )
-
-
-SET_USER = """
-import sys, django, os
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "actionhub.settings")
-django.setup()
-from django.contrib.auth.models import Group, User
-name, password, role = sys.argv[1:4]
-user = User.objects.create_user(name, password=password)
-if role:
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
-"""
 
 
 def main() -> None:
