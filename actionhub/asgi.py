@@ -22,6 +22,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from approvals.routing import websocket_urlpatterns  # noqa: E402
+from audit.routing import websocket_urlpatterns as audit_websocket_urlpatterns  # noqa: E402
 from realtime.security import SameOriginValidator  # noqa: E402
 
 ASYNC_PATHS = frozenset({"/api/chat"})
@@ -38,6 +39,8 @@ async def http_application(scope, receive, send) -> None:
 application = ProtocolTypeRouter(
     {
         "http": http_application,
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + audit_websocket_urlpatterns))
+        ),
     }
 )

@@ -363,3 +363,6 @@ ACTIONHUB_WORKER_GRACE = env_float("ACTIONHUB_WORKER_GRACE", 30.0)
 ACTIONHUB_MAINTENANCE_INTERVAL = env_float("ACTIONHUB_MAINTENANCE_INTERVAL", 1.0)
 # Policy overrides: {"action_type": "level"} applied after the built-in table.
 ACTIONHUB_POLICY_OVERRIDES: dict[str, str] = {}
+# Audit history page: it re-checks only entries newer than the last verified one, and the
+# whole chain again once the last full check is older than this.
+ACTIONHUB_AUDIT_FULL_VERIFY_EVERY = env_duration("ACTIONHUB_AUDIT_FULL_VERIFY_EVERY", "1h")

@@ -79,3 +79,11 @@ def action_changed(*, action_id: UUID | str, status: str) -> None:
 def session_ended(*, session_key: str) -> None:
     """Close the sockets a session opened (on logout)."""
     _publish([session_group(session_key)], {"type": "session.ended"})
+
+
+AUDIT_GROUP = "audit"
+
+
+def audit_appended(*, seq: int) -> None:
+    """Announce a new audit entry to open audit pages (auditors' sockets only join this group)."""
+    _publish([AUDIT_GROUP], {"type": "audit.appended", "seq": seq})

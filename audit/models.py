@@ -61,3 +61,23 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint {self.seq}:{self.hash}"
+
+
+class AuditVerification(models.Model):
+    """The chain's last verified state (one row), so the history page checks only newer entries.
+
+    `full_at` is when every entry was last re-hashed from the genesis; entries up to `seq` are
+    re-checked from scratch again once that is older than ACTIONHUB_AUDIT_FULL_VERIFY_EVERY.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    ok = models.BooleanField()
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    checked_at = models.DateTimeField()
+    full_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"verified up to {self.seq}" if self.ok else f"broken at {self.broken_seq}"
