@@ -57,12 +57,17 @@ def entry_rows(entries: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _bad_filters(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
+    """The page with the form's errors and nothing filtered (for the page and its exports alike)."""
+    return render(request, "audit/history.html", {"form": form, "rows": None, "state": audit_chain_state()}, status=400)
+
+
 @require_GET
 @auditor_required
 def history(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
-        return render(request, "audit/history.html", {"form": form, "state": audit_chain_state()}, status=400)
+        return _bad_filters(request, form)
     filters = form.filters()
     before = form.cleaned_data["before"]
     entries = audit_page(filters=filters, before_seq=before, limit=PAGE_SIZE + 1)
@@ -105,7 +110,7 @@ def timeline(request: HttpRequest, action_id: UUID) -> HttpResponse:
 def _export(request: HttpRequest, *, kind: str) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
-        return render(request, "audit/history.html", {"form": form, "state": audit_chain_state()}, status=400)
+        return _bad_filters(request, form)
     rows = audit_export_rows(filters=form.filters())
     if kind == "csv":
         response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")

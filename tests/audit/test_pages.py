@@ -139,6 +139,7 @@ def test_it_answers_bad_filters_with_form_errors(dave, params, field):
         response = logged_in(dave).get(path, params)
         assert response.status_code == 400, path
         assert field in response.content.decode()
+        assert "No entries match" not in response.content.decode() and "export.csv" not in response.content.decode()
 
 
 def test_it_pages_by_seq_with_older_entries_links(dave, monkeypatch):
