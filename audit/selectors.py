@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
-from django.db.models import Count, QuerySet, TextField
-from django.db.models.functions import Cast, TruncDate
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, QuerySet, TextField
+from django.db.models.functions import Cast, Substr, TruncDate
 
 from approvals.models import Action
 from audit.models import AuditEntry, AuditVerification
@@ -48,9 +49,10 @@ def _filtered(filters: AuditFilters) -> QuerySet[AuditEntry]:
     if filters.event:
         queryset = queryset.filter(event=filters.event)
     if filters.security_level:
-        queryset = queryset.filter(
-            action_id__in=Action.objects.filter(security_level=filters.security_level).values("id")
-        )
+        # A correlated EXISTS, probed per entry while walking seq downwards: an IN (subquery)
+        # made SQLite collect every entry of every such action and sort them all.
+        same_level = Action.objects.filter(id=OuterRef("action_id"), security_level=filters.security_level)
+        queryset = queryset.filter(Exists(same_level))
     if filters.since is not None:
         queryset = queryset.filter(at__gte=filters.since)
     if filters.until is not None:
@@ -74,11 +76,16 @@ def audit_entries(
 
 
 def audit_page(*, filters: AuditFilters, before_seq: int | None = None, limit: int) -> list[AuditEntry]:
-    """One page of the filtered history, newest first, keyset-paged on seq (never OFFSET)."""
+    """One page of the filtered history, newest first, keyset-paged on seq (never OFFSET).
+
+    Two steps: the page's seqs first, which the (column, seq) indexes answer without touching
+    the table (a date range sorts integers, not whole rows), then those rows by primary key.
+    """
     queryset = _filtered(filters)
     if before_seq is not None:
         queryset = queryset.filter(seq__lt=before_seq)
-    return list(queryset.order_by("-seq")[:limit])
+    seqs = list(queryset.order_by("-seq").values_list("seq", flat=True)[:limit])
+    return list(AuditEntry.objects.filter(seq__in=seqs).order_by("-seq"))
 
 
 def audit_entry_get(*, seq: int) -> AuditEntry | None:
@@ -137,9 +144,14 @@ def actions_per_day(*, start: date, end: date, security_level: str | None = None
     )
     if security_level:
         queryset = queryset.filter(security_level=security_level)
-    rows = queryset.annotate(day=TruncDate("created_at")).values_list("day", "status").annotate(n=Count("id"))
-    days = {start + timedelta(days=offset): {} for offset in range((end - start).days + 1)}
+    # SQLite stores UTC as "YYYY-MM-DD HH:MM:SS…": its first ten characters are the day, read
+    # from the index, where TruncDate would call back into Python for every row.
+    sqlite = connection.vendor == "sqlite"
+    day_expression = Substr("created_at", 1, 10) if sqlite else TruncDate("created_at")
+    rows = queryset.annotate(day=day_expression).values_list("day", "status").annotate(n=Count("id"))
+    days: dict[date, dict[str, int]] = {start + timedelta(days=offset): {} for offset in range((end - start).days + 1)}
     for day, status, count in rows:
+        day = date.fromisoformat(day) if isinstance(day, str) else day
         days.setdefault(day, {})[status] = count
     return [DayCounts(day=day, counts=counts) for day, counts in sorted(days.items())]
 
