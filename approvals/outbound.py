@@ -14,6 +14,19 @@ class OutboundError(Exception):
     """A readable reason the request failed."""
 
 
+def request_preview(*, method: str, url: str, headers: dict[str, str], body: Any) -> dict[str, Any]:
+    """The request send_request would send, built by the same client but not sent: method, URL,
+    every header (the client's own included) and the body as bytes on the wire."""
+    with httpx.Client(follow_redirects=False) as client:
+        request = client.build_request(method, url, headers=headers, json=body)
+    return {
+        "method": request.method,
+        "url": str(request.url),
+        "headers": list(request.headers.items()),
+        "body": request.content.decode("utf-8", "replace"),
+    }
+
+
 def send_request(*, method: str, url: str, headers: dict[str, str], body: Any) -> dict[str, Any]:
     """Send one request, never following redirects (they could leave the allowlist), with a
     timeout and a cap on the response size; returns status, headers and the (parsed) body."""
