@@ -387,7 +387,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
         action = link_check(link=one_tap, user=request.user)
     except exceptions.ActionError as error:
         return _link_refused(request, error, one_tap)
-    form = LinkDecisionForm(request.POST or None, decision=one_tap.decision)
+    form = LinkDecisionForm(request.POST if request.method == "POST" else None, decision=one_tap.decision)
     if request.method == "POST" and form.is_valid():
         try:
             outcome = link_decide(link=one_tap, user=request.user, reason=form.cleaned_data["reason"])
