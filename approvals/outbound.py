@@ -22,7 +22,7 @@ def request_preview(*, method: str, url: str, headers: dict[str, str], body: Any
     return {
         "method": request.method,
         "url": str(request.url),
-        "headers": list(request.headers.items()),
+        "headers": [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw],
         "body": request.content.decode("utf-8", "replace"),
     }
 
