@@ -13,7 +13,7 @@ from django.conf import settings
 
 from approvals.handlers import HandlerError
 from approvals.models import Action, ActionType
-from approvals.outbound import request_preview
+from approvals.outbound import OutboundError, request_preview
 from approvals.runtime import CONFIG_KEYS, runtime_get
 
 # A header whose name contains one of these carries a credential: its value is never shown.
@@ -95,12 +95,15 @@ def mask_header(name: str, value: str) -> str:
 def api_request(*, action: Action) -> dict[str, Any]:
     """The api_call request exactly as it will be sent, credentials masked."""
     parameters = action.parameters or {}
-    request = request_preview(
-        method=parameters.get("method", "GET"),
-        url=parameters.get("url", ""),
-        headers=parameters.get("headers") or {},
-        body=parameters.get("json"),
-    )
+    try:
+        request = request_preview(
+            method=parameters.get("method", "GET"),
+            url=parameters.get("url", ""),
+            headers=parameters.get("headers") or {},
+            body=parameters.get("json"),
+        )
+    except OutboundError as exc:
+        return {"error": str(exc)}
     headers = [(name, mask_header(name, value)) for name, value in request["headers"]]
     body = request["body"]
     if "json" in parameters:

@@ -8,6 +8,7 @@ import html
 import pytest
 from django.test import Client
 
+from approvals.models import Action
 from tests.factories import CRITICAL_ACTION, make_action
 
 API = "https://api.example.org/v1/"
@@ -68,3 +69,10 @@ def test_it_loads_no_diff_for_actions_that_write_no_file(alice, bob):
     client.force_login(bob)
     assert client.get(f"/approvals/{action.id}/changes/").status_code == 404
     assert "What the write changes" not in _detail(bob, action)
+
+
+def test_it_says_so_when_an_api_call_cannot_be_built(alice, bob, allowlist):
+    action = make_action(alice, {"action_type": "api_call", "parameters": {"method": "GET", "url": f"{API}x"}})
+    Action.objects.filter(id=action.id).update(parameters={"method": "GET", "url": "http://[::1"})
+    page = _detail(bob, action)
+    assert "The request cannot be built" in page
