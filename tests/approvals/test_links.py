@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from approvals.links import decision_links
+from approvals.exceptions import ActionError
+from approvals.links import decision_links, link_decide, link_load
 from approvals.models import Action, Approval, LinkUse, Status
 from approvals.notifications import EMAIL, WEBHOOK, notification_deliver
 from approvals.services import action_decide, action_edit
 from audit.models import AuditEntry
+from audit.verify import verify_chain
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action
 
 WRITE = {
@@ -234,3 +237,37 @@ def test_it_never_decides_for_a_reviewer_removed_since_the_email(alice, bob):
     bob = type(bob).objects.get(pk=bob.pk)
     assert logged_in(bob).post(link).status_code == 403
     assert nothing_decided(action)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_decides_once_when_one_link_is_posted_many_times_at_once(alice, bob):
+    """The same confirmation posted from several tabs at once: one decision, one link use, the rest 409."""
+    action = make_action(alice, CRITICAL_ACTION)
+    link = load_link(links_for(action, bob)["approve"])
+    barrier = threading.Barrier(8)
+    results: list[object] = [None] * 8
+
+    def post(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = link_decide(link=link, user=bob)
+        except ActionError as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    refused = [result for result in results if isinstance(result, ActionError)]
+    assert len(refused) == 7 and {error.status_code for error in refused} == {409}
+    assert LinkUse.objects.filter(user=bob).count() == 1
+    assert Approval.objects.filter(action=action, user=bob).count() == 1
+    assert verify_chain().ok
+
+
+def load_link(path: str):
+    return link_load(path.rstrip("/").rsplit("/", 1)[1])
