@@ -32,6 +32,7 @@ from approvals.exceptions import (
 )
 from approvals.models import Action, Approval, Decision, LinkUse, Status
 from approvals.roles import is_reviewer
+from approvals.selectors import action_get_for
 
 if TYPE_CHECKING:
     from approvals.services import DecisionOutcome
@@ -110,9 +111,12 @@ def link_check(*, link: OneTapLink, user: AbstractBaseUser) -> Action:
         raise LinkNotYours("this link was sent to another reviewer; it works only for them")
     if not is_reviewer(user):
         raise NotAReviewer("only reviewers may decide on actions")
-    action = Action.objects.select_related("requested_by").filter(id=link.action_id).first()
-    if action is None:
+    if not Action.objects.filter(id=link.action_id).exists():
         raise LinkInvalid("the action this link names does not exist")
+    # The same visibility rule as every page, so a shared channel's link opens nothing a reviewer may not see.
+    action = action_get_for(action_id=link.action_id, user=user)
+    if action is None:
+        raise LinkNotYours("you may not see this action")
     if action.requested_by_id == user.pk:
         raise SelfApprovalForbidden("you requested this action, so another reviewer must decide it")
     if LinkUse.objects.filter(nonce=link.nonce, user=user).exists():

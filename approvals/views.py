@@ -6,6 +6,7 @@ approvals.services like every other door; these views only translate outcomes in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -42,6 +43,8 @@ from approvals.selectors import (
     queue_counts,
 )
 from approvals.services import action_decide, action_edit, action_edit_preview
+
+logger = logging.getLogger(__name__)
 
 QUEUE_PAGE = 50
 NOT_A_REVIEWER = "The approval queue is for reviewers. Ask an administrator to add you to the reviewers group."
@@ -366,6 +369,8 @@ CHANNEL_WORDS = {"email": "your notification email", "webhook": "a shared channe
 
 def _link_refused(request: HttpRequest, error: exceptions.ActionError, link: OneTapLink | None) -> HttpResponse:
     title = next((words for kind, words in LINK_REFUSALS.items() if isinstance(error, kind)), "Not allowed")
+    # Never the token itself: it is a credential until it expires.
+    logger.info("one-tap link refused for %s (%s): %s", request.user.get_username(), error.status_code, title)
     reason = error.detail[:1].upper() + error.detail[1:] + "."
     may_see = link is not None and action_get_for(action_id=link.action_id, user=request.user) is not None
     context = {
