@@ -22,6 +22,7 @@ from django.utils import timezone
 from approvals.exceptions import (
     ActionExpired,
     ActionNotPending,
+    AlreadyDecided,
     LinkExpired,
     LinkInvalid,
     LinkNotYours,
@@ -130,7 +131,7 @@ def link_check(*, link: OneTapLink, user: AbstractBaseUser) -> Action:
     if action.payload_hash != link.payload_hash:
         raise PayloadChanged("this action changed after the link was sent; review the new version from the queue")
     if Approval.objects.filter(action=action, user=user, voided_at__isnull=True).exists():
-        raise ActionNotPending("you already decided on this action")
+        raise AlreadyDecided("you already decided on this action; it waits for other reviewers")
     return action
 
 

@@ -362,6 +362,7 @@ LINK_REFUSALS = {
     exceptions.LinkUsed: "This link was already used",
     exceptions.ActionExpired: "This action expired",
     exceptions.ActionNotPending: "This action was already decided",
+    exceptions.AlreadyDecided: "You already decided on this action",
     exceptions.PayloadChanged: "This action changed",
 }
 CHANNEL_WORDS = {"email": "your notification email", "webhook": "a shared channel (any reviewer may use it once)"}

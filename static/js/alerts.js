@@ -102,4 +102,6 @@
   });
 
   document.addEventListener("DOMContentLoaded", showState);
+  // A re-sync after reconnecting replaces the queue, these controls included.
+  document.addEventListener("htmx:afterSettle", showState);
 })();

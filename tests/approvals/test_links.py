@@ -271,3 +271,13 @@ def test_it_decides_once_when_one_link_is_posted_many_times_at_once(alice, bob):
 
 def load_link(path: str):
     return link_load(path.rstrip("/").rsplit("/", 1)[1])
+
+
+def test_it_refuses_a_link_to_a_reviewer_who_already_approved_elsewhere(alice, bob):
+    action = make_action(alice, CRITICAL_ACTION)
+    link = links_for(action, bob)["approve"]
+    action_decide(action_id=action.id, user=bob, approved=True)  # from the queue, 1 of 2
+    response = logged_in(bob).get(link)
+    assert response.status_code == 409
+    assert "You already decided on this action" in response.content.decode()
+    assert not LinkUse.objects.exists()
