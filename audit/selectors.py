@@ -148,7 +148,7 @@ def actions_per_day(*, start: date, end: date, security_level: str | None = None
     # from the index, where TruncDate would call back into Python for every row.
     sqlite = connection.vendor == "sqlite"
     day_expression = Substr("created_at", 1, 10) if sqlite else TruncDate("created_at")
-    rows = queryset.annotate(day=day_expression).values_list("day", "status").annotate(n=Count("id"))
+    rows = queryset.annotate(day=day_expression).values_list("day", "status").annotate(n=Count("*"))
     days: dict[date, dict[str, int]] = {start + timedelta(days=offset): {} for offset in range((end - start).days + 1)}
     for day, status, count in rows:
         day = date.fromisoformat(day) if isinstance(day, str) else day
