@@ -17,14 +17,13 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
-from django.template.loader import render_to_string
 
 from approvals import events
 from approvals.roles import is_auditor
 from audit.forms import AuditFilterForm
 from audit.models import AuditEntry
+from audit.presentation import entry_html
 from audit.selectors import action_levels, audit_entry_get
-from audit.views import entry_rows
 
 CLOSE_FORBIDDEN = 4003
 CLOSE_LOGGED_OUT = 4001
@@ -45,9 +44,8 @@ def render_entry(*, seq: int) -> RenderedEntry | None:
     entry = audit_entry_get(seq=seq)
     if entry is None:
         return None
-    row = entry_rows([entry])[0]
-    html = render_to_string("audit/history.html#audit-entry", row)
     level = action_levels([entry.action_id]).get(str(entry.action_id)) if entry.action_id else None
+    html = entry_html(entry=entry, level=level)
     return RenderedEntry(entry=entry, level=level, html=f'<ol id="audit-list" hx-swap-oob="afterbegin">{html}</ol>')
 
 

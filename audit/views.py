@@ -17,11 +17,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from approvals.models import Action
-from approvals.presentation import action_summary, pretty_json
+from approvals.presentation import action_summary
 from approvals.roles import is_auditor
 from audit.chart import chart_build, chart_range
 from audit.export import csv_lines, jsonl_lines
 from audit.forms import AuditFilterForm
+from audit.presentation import entries_html
 from audit.selectors import (
     action_levels,
     actions_per_day,
@@ -49,12 +50,8 @@ def auditor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
 
 
 def entry_rows(entries: list[Any]) -> list[dict[str, Any]]:
-    """What the page shows of each entry: the entry, its data as pretty JSON, its action's level."""
-    levels = action_levels([entry.action_id for entry in entries])
-    return [
-        {"entry": entry, "data": pretty_json(entry.data), "level": levels.get(str(entry.action_id), "")}
-        for entry in entries
-    ]
+    """Each entry with its rendered item (its action's risk level included)."""
+    return entries_html(entries, action_levels([entry.action_id for entry in entries]))
 
 
 def _bad_filters(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
