@@ -8,6 +8,7 @@ cursor pages, streams the whole CSV and JSONL exports (rows/s, the server's peak
 cost of the live-arrival hook on an append.
 
     python bench/audit_page.py                    # SQLite, and PostgreSQL when DATABASE_URL is postgres://…
+    python bench/audit_page.py --pages-only       # the page timings alone
     BENCH_AUDIT_DB=auditdev python bench/audit_page.py   # names of the PostgreSQL databases used
 """
 
@@ -390,7 +391,9 @@ def bench_backend(label: str, env: dict[str, str]) -> list[str]:
                 )
             )
             print(f"# {label}: first look (full verify of 1M entries) {full_verify:.1f} s", flush=True)
-            for kind in ("csv", "jsonl"):
+            p50s = "; ".join(f"{name} {r['p50']:.1f}" for name, r in results.items())
+            print(f"# {label} p50 ms: {p50s}", flush=True)
+            for kind in () if "--pages-only" in sys.argv else ("csv", "jsonl"):
                 rows, rate, before, peak = time_export(client, server, kind)
                 assert rows == ENTRIES, rows
                 lines.append(
@@ -457,12 +460,14 @@ def main() -> None:
     print("|---|---|---|---|")
     sqlite_env = prepare_sqlite()
     bench_backend("SQLite", sqlite_env)
-    bench_append_hook(sqlite_env, "SQLite, database relay")
+    if "--pages-only" not in sys.argv:
+        bench_append_hook(sqlite_env, "SQLite, database relay")
     base = os.environ.get("DATABASE_URL", "")
     if base.startswith(("postgres://", "postgresql://")):
         pg_env = prepare_postgres(base)
         bench_backend("PostgreSQL", pg_env)
-        bench_append_hook(pg_env, "PostgreSQL" + (", Redis" if pg_env.get("REDIS_URL") else ", database relay"))
+        if "--pages-only" not in sys.argv:
+            bench_append_hook(pg_env, "PostgreSQL" + (", Redis" if pg_env.get("REDIS_URL") else ", database relay"))
 
 
 if __name__ == "__main__":
