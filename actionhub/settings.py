@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "api",
     "llm",
     "realtime",
+    "chat",
     "axes",
 ]
 

@@ -13,6 +13,7 @@ from approvals import views as approval_views
 urlpatterns = [
     path("", approval_views.home, name="home"),
     path("approvals/", include("approvals.urls")),
+    path("chat/", include("chat.urls")),
     path("api/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
