@@ -44,7 +44,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.recheck_at = time.monotonic() + RECHECK_SECONDS
         self.groups_joined: list[str] = []
-        for group in (events.session_group(session.session_key), events.conversation_group(self.conversation_id)):
+        for group in (
+            action_events.session_group(session.session_key),
+            events.conversation_group(self.conversation_id),
+        ):
             await self._join(group)
         unfinished = await database_sync_to_async(self._unfinished)()
         for action_id in unfinished:
