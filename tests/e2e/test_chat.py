@@ -62,8 +62,8 @@ def test_it_stops_a_reply_and_keeps_what_arrived(browser, start_site, llm):
     alice.get_by_text("Stopped; the reply above is what had arrived.").wait_for()
     shown = alice.locator(".msg .markdown").inner_text()
     assert "word3" in shown and "word59" not in shown
-    status, actions = site.api("alice", "GET", f"/actions/{_action_id(alice)}")
-    assert actions["status"] == "completed" and actions["result"]["stopped"] is True
+    status, action = site.api("alice", "GET", f"/actions/{_action_id(alice)}")
+    assert status == 200 and action["status"] == "completed" and action["result"]["stopped"] is True
     assert alice.console_errors == []
 
 
