@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('approvals', '0002_groups'),
+        ('approvals', '0003_link_uses_and_reviewer_preferences'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
