@@ -84,7 +84,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.groups_joined.append(group)
 
     async def _send_message(self, action_id: str) -> None:
-        html = await database_sync_to_async(message_fragment)(action_id=action_id, user=self.user)
+        html = await database_sync_to_async(message_fragment)(
+            action_id=action_id, user=self.user, conversation_id=self.conversation_id
+        )
         if html:
             await self.send(text_data=html)
 

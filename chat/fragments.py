@@ -61,7 +61,9 @@ def message_html(message: Message, *, oob: bool = False) -> str:
     return render_to_string("chat/conversation.html#message", {"m": message_view(message), "oob": oob})
 
 
-def message_fragment(*, action_id: UUID | str, user: AbstractBaseUser) -> str:
-    """The message's current state as an out-of-band swap, or '' if `user` may not see it."""
+def message_fragment(*, action_id: UUID | str, user: AbstractBaseUser, conversation_id: UUID | str) -> str:
+    """The message's current state as an out-of-band swap, or '' unless it is `user`'s, in that conversation."""
     message = message_get_for(action_id=action_id, user=user)
-    return message_html(message, oob=True) if message else ""
+    if message is None or str(message.conversation_id) != str(conversation_id):
+        return ""
+    return message_html(message, oob=True)

@@ -93,8 +93,12 @@ async def test_it_sends_what_streamed_so_far_to_a_socket_that_joins_mid_reply(db
     assert connected
     snapshot = await receive_until(communicator, f'id="msg-{message.action_id}"')
     assert 'data-length="18">Once upon a &lt;time&gt;</div>' in snapshot
-    await communicator.send_to(text_data=json.dumps({"resync": str(message.action_id)}))
-    assert "Once upon a &lt;time&gt;" in await receive_until(communicator, f'id="msg-{message.action_id}"')
+    elsewhere = await sync_to_async(conversation_create)(user=alice, title="Other")
+    other = await sync_to_async(message_send)(conversation=elsewhere, user=alice, text="Not on this page")
+    for action_id in (other.action_id, "not-a-uuid", message.action_id):  # only this conversation's
+        await communicator.send_to(text_data=json.dumps({"resync": str(action_id)}))
+    resent = await communicator.receive_from(timeout=5)
+    assert f'id="msg-{message.action_id}"' in resent and "Once upon a &lt;time&gt;" in resent
     await communicator.disconnect()
 
 
