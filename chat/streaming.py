@@ -134,6 +134,8 @@ class _Publisher:
                     logger.exception("chat %s: publishing the reply failed", stream.action_id)
                     connection.close()  # a broken connection must not fail the next publish too
                 if len(deltas) < len(items):
+                    # A reply ends like a request: the connection is kept only as long as CONN_MAX_AGE allows.
+                    connection.close_if_unusable_or_obsolete()
                     stream.flushed.set()
 
 

@@ -67,9 +67,13 @@ async def test_it_streams_tokens_to_the_owner_as_the_worker_receives_them(db, ll
     added = await receive_until(communicator, f'id="msg-{message.action_id}"')
     assert "Capital of France?" in added and 'hx-swap-oob="true"' in added
 
-    worker = asyncio.create_task(
-        sync_to_async(run_action, thread_sensitive=False)(action_id=message.action_id, worker_id="w")
-    )
+    def work() -> str:
+        try:
+            return run_action(action_id=message.action_id, worker_id="w")
+        finally:
+            connections.close_all()  # a thread of its own, like a worker process
+
+    worker = asyncio.create_task(sync_to_async(work, thread_sensitive=False)())
     text, offset, rendered = "", 0, ""
     while text != llm.reply or not rendered:
         frame = await communicator.receive_from(timeout=5)

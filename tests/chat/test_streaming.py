@@ -3,19 +3,18 @@ loopback LLM server (both wires), stops on request, and fails truthfully."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 import pytest
+from django.db import connections
 
 from approvals.executor import run_action
 from approvals.models import Action, Status
 from audit.models import AuditEntry
-from chat.events import conversation_group
+from chat import events
 from chat.models import Message
 from chat.services import conversation_create, message_send, message_stop
-from realtime.models import Broadcast
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,14 +26,26 @@ def _send(alice, text: str = "Say hello", **extra) -> Message:
     return message_send(conversation=conversation, user=alice, text=text, **extra)
 
 
-def _tokens(message: Message) -> list[dict]:
-    rows = Broadcast.objects.filter(target=f"g:{conversation_group(message.conversation_id)}").order_by("id")
-    payloads = [json.loads(payload) for payload in rows.values_list("payload", flat=True)]
-    return [payload for payload in payloads if payload["type"] == "chat.tokens"]
+@pytest.fixture
+def published(monkeypatch) -> list[dict]:
+    """Every token message the worker publishes (the consumer tests follow them over the layer)."""
+    sent: list[dict] = []
+    original = events.tokens_message
+
+    def record(**kwargs):
+        sent.append(original(**kwargs))
+        return sent[-1]
+
+    monkeypatch.setattr(events, "tokens_message", record)
+    return sent
+
+
+def _tokens(published: list[dict], message: Message) -> list[dict]:
+    return [payload for payload in published if payload["action_id"] == str(message.action_id)]
 
 
 @pytest.mark.parametrize("api", ["ollama", "openai"])
-def test_it_streams_the_reply_into_the_conversation(alice, llm, settings, api):
+def test_it_streams_the_reply_into_the_conversation(alice, llm, settings, api, published):
     settings.ACTIONHUB_LLM_API = api
     llm.reply = "Hello **there**, café ☕ and 😀 emoji."
     message = _send(alice)
@@ -42,7 +53,7 @@ def test_it_streams_the_reply_into_the_conversation(alice, llm, settings, api):
     action = Action.objects.get(id=message.action_id)
     assert action.result == {"response": llm.reply, "model": "llama3.2"}
     assert Message.objects.get(id=message.id).reply == llm.reply
-    tokens = _tokens(message)
+    tokens = _tokens(published, message)
     assert "".join(token["text"] for token in tokens) == llm.reply
     # Offsets count UTF-16 units, as the browser's String.length does (the emoji counts two).
     offset = 0
@@ -69,7 +80,14 @@ def test_it_stops_promptly_and_keeps_the_partial_reply(alice, llm):
     llm.reply, llm.mode, llm.delay = LONG_REPLY, "slow", 0.02
     message = _send(alice, "Write a long poem")
     outcome: list[str] = []
-    worker = threading.Thread(target=lambda: outcome.append(run_action(action_id=message.action_id, worker_id="w")))
+
+    def work() -> None:
+        try:
+            outcome.append(run_action(action_id=message.action_id, worker_id="w"))
+        finally:
+            connections.close_all()  # this thread's own connection, so the test database can be dropped
+
+    worker = threading.Thread(target=work)
     worker.start()
     deadline = time.monotonic() + 10
     while not Message.objects.get(id=message.id).reply and time.monotonic() < deadline:
@@ -113,10 +131,10 @@ def test_it_fails_midway_keeping_what_arrived_but_never_completes(alice, llm, se
     assert partial and LONG_REPLY.startswith(partial)
 
 
-def test_it_runs_an_api_chat_without_a_conversation(alice, llm):
+def test_it_runs_an_api_chat_without_a_conversation(alice, llm, published):
     from tests.factories import make_action
 
     action = make_action(alice, {"action_type": "chat", "parameters": {"message": "hi"}})
     assert run_action(action_id=action.id, worker_id="w") == Status.COMPLETED
     assert Action.objects.get(id=action.id).result["response"] == llm.reply
-    assert not Broadcast.objects.filter(payload__contains="chat.tokens").exists()
+    assert not published
