@@ -59,7 +59,7 @@ def per_category(rows: list[dict[str, str]], scores: list[float], threshold: flo
 
 
 def long_texts(rows: list[dict[str, str]]) -> dict[str, str]:
-    """100 kB inputs: ordinary text, the whole benign set, text ending in an attack, a base64 blob, adversarial filler."""
+    """100 kB inputs: ordinary text, the whole benign set, a late attack, a base64 blob, adversarial filler."""
     ordinary = "\n".join(row["text"] for row in rows if row["category"] in ("general", "coding", "documents"))
     prose = (ordinary * (100_000 // len(ordinary) + 1))[:100_000]
     benign = "\n".join(row["text"] for row in rows if row["label"] == "benign")
