@@ -19,6 +19,7 @@ import itertools
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -57,7 +58,9 @@ _TAG_RUN = re.compile(r"[\U000e0020-\U000e007e]{3,}")
 _FLAG_TAGS = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")
 _SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z][ .\-_*/|~+]{1,3}){3,}[a-z](?![a-z])")
 _SEPARATORS = re.compile(r"[ .\-_*/|~+]")
-_WHITESPACE = re.compile(r"[ \t\f\v\u00a0]+")
+_WHITESPACE = re.compile(r"[\t\f\v\u00a0][ \t\f\v\u00a0]*| [ \t\f\v\u00a0]+")
+_ZERO_WIDTH = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
+_STYLED = re.compile(r"[\uff01-\uff5e\U0001d400-\U0001d7ff]")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"})
 _LEET_WORD = re.compile(r"\b[a-z]*[0-9@$][a-z0-9@$]*[a-z][a-z0-9@$]*\b")
 
@@ -92,12 +95,12 @@ _REPEATS = re.compile(r"\b(\w+)(?:\W{1,3}\1\b){3,}")
 
 def _normalise(text: str) -> _Normalised:
     tricks: list[str] = []
-    if _ZERO_WIDTH_IN_WORD.search(text):
+    if _ZERO_WIDTH.search(text) and _ZERO_WIDTH_IN_WORD.search(text):
         tricks.append("zero-width characters")
     if _BIDI_CONTROL.search(text):
         tricks.append("bidi controls")
     folded = unicodedata.normalize("NFKC", text)
-    if folded != text and any(ord(ch) > 0xFF00 or 0x1D400 <= ord(ch) <= 0x1D7FF for ch in text):
+    if folded != text and _STYLED.search(text):
         tricks.append("fullwidth or styled letters")
     folded = _INVISIBLE.sub("", folded)
     mapped = folded.translate(_lookalikes())
@@ -107,11 +110,22 @@ def _normalise(text: str) -> _Normalised:
     joined = _SPACED_LETTERS.sub(lambda m: _SEPARATORS.sub("", m.group()), lowered)
     if joined != lowered and re.search(r"(?:[a-z][ .\-_*/|~+]{1,3}){5,}[a-z]", lowered):
         tricks.append("spaced-out letters")
-    text = _REPEATS.sub(r"\1", _LONG_TOKEN.sub(" ", joined))
+    text = _LONG_TOKEN.sub(" ", joined)
+    if _repetitive(text):
+        text = _REPEATS.sub(r"\1", text)
     return _Normalised(_WHITESPACE.sub(" ", text), tricks, joined)
 
 
 _SCRIPT_SEAM = re.compile(r"[A-Za-z][^\x00-\x7f\W]|[^\x00-\x7f\W][A-Za-z]")
+
+
+def _repetitive(text: str) -> bool:
+    """One word making up a large share of a long text, as in filler meant to slow the screen down."""
+    if len(text) < 20_000:
+        return False
+    words = _WORD.findall(text)
+    top = Counter(words).most_common(1)
+    return bool(top) and top[0][1] >= max(500, len(words) // 5)
 
 
 def _mixed_script(text: str) -> bool:
@@ -390,34 +404,42 @@ def _triggers(spec: str, separator: str = "|") -> tuple[str, ...]:
 _TRIGGERS: list[tuple[str, ...]] = [
     _triggers(
         "ignor|disregard|forget|overrid|overwrit|bypass|skip|discard|erase|cancel|set aside|"
-        "pay no attention|stop following|follow|never mind|abandon|neglect|throw out"
+        "pay no attention|stop following|t follow|never mind|abandon|neglect|throw out"
     ),
     _triggers(
         "void|cancel|null|obsolete|outdated|revoked|invalid|no longer|a test|updated|lifted|"
         "suspended|apply|removed|disabled|supersede|follow|override"
     ),
     _triggers(
-        "only rule|obey|listen to me|comply|do whatever|task|instruction|directive|order|"
-        "answer every|follow|ignore|disregard"
+        "only rule|obey|listen to me|comply|do whatever|new task|new instruction|additional task|"
+        "additional instruction|new directive|additional directive|new order|additional order|answer every|"
+        "follow my|follow these|follow the following|ignore the|disregard the"
     ),
     _triggers(
         "do anything now|dan|stan|dude|aim|antigpt|evilbot|basedgpt|freedomgpt|omega|libre|"
         "developer mode|jailb|unaligned|broken free"
     ),
     _triggers(
-        "no |without|free from|free of|not bound|can't|escaped|zero |never refus|never say|"
-        "never warn|uncensored|unfiltered|unrestricted|disabled|turned off"
+        "restriction|filter|limit|ethic|moral|content policy|censor|guardrail|rules|disclaimer|"
+        "never refus|never say|never warn|uncensored|unfiltered|unrestricted|disabled|turned off"
     ),
     _triggers(
-        " mode|pretend|imagine|roleplay|role-play|stay in character|you are now|from now on|"
-        "play a game|hypothetically|play the|act as|twice|once as yourself|evil "
+        "developer mode|god mode|sudo mode|unrestricted mode|jailbreak mode|dan mode|evil mode|unfiltered mode|"
+        "uncensored mode|maintenance mode|pretend|imagine|roleplay|role-play|stay in character|you are now|"
+        "from now on you|play a game|hypothetically|play the|act as|twice|once as yourself|evil "
     ),
     _triggers(
         "your|ur |system|hidden|initial|original|confidential|secret|developer|prompt|words|"
         "text|everything|instructions you|context window|told|wording|content"
     ),
     _triggers("<| inst] <<sys <</sys", separator=" "),
-    _triggers("<|[|{|system|admin|developer|end of"),
+    _triggers(
+        "<system|</system|<sys|</sys|<instruction|</instruction|<admin|</admin|</user|</document|</context|"
+        '</data|"role"|system]|admin]|developer]|note]|message]|instruction]|override]|system note|'
+        "system message|system override|system notice|system update|system instruction|admin note|"
+        "admin message|administrator note|administrator message|developer note|developer message|"
+        "developer override|developer instruction|message from the|end of"
+    ),
     _triggers("system|developer|#"),
     _triggers("assistant|user|human|ai:|ai :"),
     _triggers("![|markdown image|image tag|image url|<img"),
@@ -426,9 +448,10 @@ _TRIGGERS: list[tuple[str, ...]] = [
     _triggers("<!--|[hidden text"),
     _triggers("bomb|napalm|meth|explosive|nerve agent|bioweapon|weapon|malware|ransomware"),
 ]
-_EXFIL_TRIGGERS = _triggers(
-    "send|post|upload|forward|mail|transmit|exfiltrate|leak|push|paste|share|copy|append|"
-    "include|embed|encode|deliver|submit|grab|collect|dump|curl"
+# Exfiltration is looked for around what would be sent, which is rarer than the verbs.
+_SENSITIVE_TRIGGERS = _triggers(
+    "key|passw|passwd|credential|secret|token|id_rsa|.env|environment variable|env var|environ|/etc/|cookie|"
+    "aws|history|system prompt|private message|our chat|this conversation|the conversation"
 )
 _DESTRUCTIVE_TRIGGERS = _triggers(
     "rm |mkfs|dd |:(|chmod|kill|shutdown|iptables|drop|truncate|/dev/sd|format c|del /|rmtree|push"
@@ -437,9 +460,8 @@ _PRIVILEGE_TRIGGERS = _triggers(
     "sudo|nopasswd|superuser|chmod|authorized_keys|usermod|grant|escalat|elevat|make me|root|reverse shell|/dev/tcp"
 )
 _DISABLE_TRIGGERS = _triggers(
-    "disabl|turn off|switch off|deactivat|bypass|skip|circumvent|get around|remove|"
-    "without asking|lift|level|approval|review|approve all|approve every|delete|clear|"
-    "wipe|truncate|erase|firewall"
+    "approval|review|safety|security|sandbox|audit|logging|guardrail|filter|firewall|confirmation|"
+    "monitoring|2fa|mfa|level|approve all|approve every| log"
 )
 
 
@@ -611,9 +633,7 @@ def _match_rules(text: str, opening: bool) -> _Hits:
 
 
 def _match_exfiltration(text: str, opening: bool, hits: _Hits) -> None:
-    if not _SENSITIVE_RE.search(text):
-        return
-    for count, verb in enumerate(_finditer(_EXFIL_VERB, text, _EXFIL_TRIGGERS)):
+    for count, verb in enumerate(_finditer(_EXFIL_VERB, text, _SENSITIVE_TRIGGERS)):
         if count >= 200:
             break
         window = text[max(0, verb.start() - 160) : verb.end() + 200]
@@ -657,47 +677,30 @@ _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}(?:[ :]|\\x)?){12,}")
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})")
 # Runs of escapes, with the plain characters that may sit between them.
-_URL_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~+-]){12,}")
-_UNICODE_RUN = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|[ A-Za-z0-9.,'-]){8,}")
-_HTML_RUN = re.compile(r"(?:&#x?[0-9a-fA-F]{1,6};|&[a-z]{2,8};|[ A-Za-z0-9.,'-]){8,}")
+_URL_RUN = re.compile(r"%[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~+-]){11,}")
+_UNICODE_RUN = re.compile(
+    r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2})(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|[ A-Za-z0-9.,'-]){7,}"
+)
+_HTML_RUN = re.compile(r"&#?x?[0-9a-zA-Z]{1,8};(?:&#x?[0-9a-fA-F]{1,6};|&[a-z]{2,8};|[ A-Za-z0-9.,'-]){7,}")
 _COMMON_WORDS = frozenset(
-    [
-        "the",
-        "and",
-        "you",
-        "your",
-        "to",
-        "of",
-        "is",
-        "are",
-        "in",
-        "for",
-        "that",
-        "this",
-        "with",
-        "all",
-        "now",
-        "me",
-        "my",
-        "not",
-        "it",
-        "on",
-        "what",
-        "how",
-        "do",
-        "tell",
-        "ignore",
-        "instructions",
-        "previous",
-        "please",
-        "from",
-        "as",
-        "an",
-        "if",
-    ]
+    _triggers(
+        "the and you your to of is are in for that this with all now me my not it on what how do tell ignore "
+        "instructions previous please from as an if",
+        separator=" ",
+    )
 )
 _ROT13_COMMON = frozenset(codecs.encode(word, "rot13") for word in _COMMON_WORDS) - _COMMON_WORDS
 _REVERSED_COMMON = frozenset(word[::-1] for word in _COMMON_WORDS) - _COMMON_WORDS
+
+
+def _words_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(sorted(words, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives})\b")
+
+
+_COMMON_RE = _words_pattern(_COMMON_WORDS)
+_ROT13_RE = _words_pattern(_ROT13_COMMON)
+_REVERSED_RE = _words_pattern(_REVERSED_COMMON)
 
 
 def _readable(data: bytes) -> str | None:
@@ -773,11 +776,6 @@ def _hidden_texts(text: str) -> list[tuple[str, str, int]]:
     return found
 
 
-def _english_share(text: str) -> float:
-    words = _WORD.findall(text)
-    return sum(word in _COMMON_WORDS for word in words) / len(words) if len(words) >= 3 else 0.0
-
-
 _WORD = re.compile(r"[a-z]+")
 _SEGMENT = re.compile(rf"[^\n]{{12,{CHUNK}}}")
 
@@ -800,17 +798,16 @@ def _rewritten_segments(normalised: str) -> list[tuple[str, str, int]]:
     found: list[tuple[str, str, int]] = []
     for match in _SEGMENT.finditer(normalised):
         segment = match.group()
-        words = _WORD.findall(segment)
-        if len(words) < 3:
+        if segment.count(" ") < 2:
             continue
-        plain = sum(word in _COMMON_WORDS for word in words)
-        if sum(word in _ROT13_COMMON for word in words) >= max(3, 0.6 * plain):
+        plain = len(_COMMON_RE.findall(segment))
+        if len(_ROT13_RE.findall(segment)) >= max(3, 0.6 * plain):
             found.append(("rot13", codecs.encode(segment, "rot13"), match.start()))
-        if sum(word in _REVERSED_COMMON for word in words) >= max(3, 0.6 * plain):
+        if len(_REVERSED_RE.findall(segment)) >= max(3, 0.6 * plain):
             found.append(("reversed text", segment[::-1], match.start()))
         if len(_LEET_WORD.findall(segment)) >= 2:
             deleeted = _deleet(segment)
-            if sum(word in _COMMON_WORDS for word in _WORD.findall(deleeted)) >= plain + 2:
+            if len(_COMMON_RE.findall(deleeted)) >= plain + 2:
                 found.append(("leetspeak", deleeted, match.start()))
         if len(found) >= MAX_DECODED_SEGMENTS:
             break

@@ -23,3 +23,4 @@ fi
 .venv/bin/python bench/sqlite_start_latency.py
 .venv/bin/python bench/ws_fanout.py
 .venv/bin/python bench/sandbox.py
+.venv/bin/python bench/injection.py

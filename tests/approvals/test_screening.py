@@ -148,7 +148,7 @@ def test_it_has_no_empty_triggers():
     """An empty trigger would match everywhere and quietly make every rule scan the whole text."""
     groups = [
         *screening._TRIGGERS,
-        screening._EXFIL_TRIGGERS,
+        screening._SENSITIVE_TRIGGERS,
         screening._DESTRUCTIVE_TRIGGERS,
         screening._PRIVILEGE_TRIGGERS,
         screening._DISABLE_TRIGGERS,
