@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
 
 from approvals.health import WORKER_ALIVE_WITHIN, system_health
@@ -19,9 +20,14 @@ class HtmxHttpRequest(HttpRequest):
 
 
 @require_GET
-@login_required
 def status_page(request: HtmxHttpRequest) -> HttpResponse:
-    if not (request.user.is_staff or request.user.is_superuser):
+    allowed = request.user.is_authenticated and (request.user.is_staff or request.user.is_superuser)
+    if not allowed and request.htmx:
+        # A poll after logging out or losing staff: reload the whole page rather than swap a login form in.
+        return HttpResponseClientRefresh()
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not allowed:
         return render(request, "403.html", {"reason": NOT_STAFF}, status=403)
     context = {
         "health": system_health(),

@@ -148,6 +148,13 @@ def test_it_answers_htmx_polls_with_the_panel_alone(sam, offline):
     assert "<html" not in body
 
 
+def test_it_reloads_the_page_when_a_poll_is_no_longer_allowed(alice, offline):
+    anonymous = Client().get("/status/", **HTMX)
+    assert (anonymous.status_code, anonymous["HX-Refresh"]) == (200, "true")
+    refused = logged_in(alice).get("/status/", **HTMX)
+    assert (refused.status_code, refused["HX-Refresh"]) == (200, "true")
+
+
 def test_it_keeps_the_api_status_shape_for_staff(sam, api_as, offline):
     payload = api_as(sam).get("/status").json()
     assert payload["llm"]["reachable"] is False and payload["llm"]["error"]
