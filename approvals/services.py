@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from approvals import events
+from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review
 from approvals.exceptions import (
     ActionExpired,
     ActionNotPending,
@@ -29,6 +30,7 @@ from approvals.exceptions import (
     InvalidParameters,
     InvalidTransition,
     NotAReviewer,
+    NotAssigned,
     PayloadChanged,
     SelfApprovalForbidden,
 )
@@ -132,8 +134,12 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
         approved_at=None if held else now,
         expires_at=now + expiry if expiry else None,
     )
+    if held:
+        action.escalate_at = escalation_time(created_at=now, expires_at=action.expires_at)
     with transaction.atomic():
         action.save(force_insert=True)
+        if held:
+            action_assign(action=action)
         audit_append(
             actor=user.get_username(),
             event="action.created",
@@ -181,6 +187,8 @@ class DecisionOutcome:
 def _check_decidable(action: Action, user: AbstractBaseUser) -> None:
     if not is_reviewer(user):
         raise NotAReviewer("only reviewers may decide on actions")
+    if not may_review(user=user, action=action):
+        raise NotAssigned(NOT_ASSIGNED)
     if action.requested_by_id == user.pk:
         raise SelfApprovalForbidden("you cannot decide on an action you requested")
     if action.status != Status.PENDING:
@@ -318,6 +326,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
         classification_reasons=classification.reasons,
         approvals_required=_required_approvals(classification.level, values["quorum_critical"]),
         expires_at=expires_at,
+        escalate_at=escalation_time(created_at=action.created_at, expires_at=expires_at),
     )
     actor = user.get_username()
     audit_append(
