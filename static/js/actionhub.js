@@ -126,10 +126,11 @@
 
   function pickBox(row) { return $(".pick", row); }
 
+  function shown(row) { return row.id.slice("action-".length) + ":" + row.dataset.hash; }
+
   function setPicked(row, on) {
-    const box = pickBox(row);
-    if (!box) return;
-    if (on && !picked.has(row.id)) picked.set(row.id, box.value);
+    if (!pickBox(row)) return;
+    if (on && !picked.has(row.id)) picked.set(row.id, shown(row));
     if (!on) picked.delete(row.id);
   }
 
@@ -143,7 +144,7 @@
       if (!box) return;
       const on = picked.has(row.id);
       box.checked = on;
-      if (on) box.value = picked.get(row.id);
+      box.value = on ? picked.get(row.id) : shown(row);
       row.classList.toggle("picked", on);
       const note = $(".row-result", row);
       const result = rowResults.get(row.id);
