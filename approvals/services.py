@@ -239,8 +239,9 @@ def _record_decision(
 ) -> DecisionOutcome:
     if seen_hash is not None and seen_hash != action.payload_hash:
         raise PayloadChanged("the action changed since you saw it; review it again")
-    live = Approval.objects.filter(action=action, voided_at__isnull=True)
-    if live.filter(user=user).exists():
+    # One read of the live decisions answers both "already decided?" and "how many approvals?".
+    live = list(Approval.objects.filter(action=action, voided_at__isnull=True).values_list("user_id", "decision"))
+    if any(user_id == user.pk for user_id, _ in live):
         raise AlreadyDecided("you already decided on this action")
     Approval.objects.create(
         action=action,
@@ -260,9 +261,9 @@ def _record_decision(
             event="action.rejected",
             data={"reason": reason, "payload_hash": action.payload_hash},
         )
-        action.refresh_from_db()
+        action.status = Status.REJECTED  # the row is locked: what _transition wrote, without reading it back
         return DecisionOutcome(action, Status.REJECTED, 0, action.approvals_required)
-    count = live.filter(decision=Decision.APPROVE).count()
+    count = 1 + sum(decision == Decision.APPROVE for _, decision in live)
     progress = {"approvals": count, "approvals_required": action.approvals_required, "reason": reason}
     if count >= action.approvals_required:
         _transition(
@@ -274,10 +275,10 @@ def _record_decision(
             data={**progress, "payload_hash": action.payload_hash},
             approved_at=now,
         )
+        action.status, action.approved_at = Status.APPROVED, now
     else:
         audit_append(actor=actor, event="action.approval_added", action_id=action.id, data=progress)
         events.action_changed(action_id=action.id, status=Status.PENDING)
-    action.refresh_from_db()
     return DecisionOutcome(action, action.status, count, action.approvals_required)
 
 
