@@ -13,6 +13,7 @@ from uuid import UUID
 from django.contrib.auth.models import AbstractBaseUser
 
 from approvals import events, exceptions
+from approvals.assignment import assignments_prefetched
 from approvals.models import Action, Status
 from approvals.roles import is_reviewer
 from approvals.services import action_decide
@@ -85,7 +86,7 @@ def actions_decide_bulk(*, user: AbstractBaseUser, items: list[BulkItem]) -> lis
     bulk_check(items)
     if not is_reviewer(user):
         raise exceptions.NotAReviewer("only reviewers may decide on actions")
-    with events.queue_changes_coalesced():
+    with events.queue_changes_coalesced(), assignments_prefetched([item.action_id for item in items]):
         return [_decide_one(user, item) for item in items]
 
 

@@ -159,3 +159,18 @@ def test_it_emails_only_the_reviewers_of_the_assigned_groups(routed, alice, bob,
         ["bob@example.org", "carol@example.org", "root@example.org"],
         ["carol@example.org", "root@example.org"],
     ]
+
+
+def test_it_lets_an_administrator_edit_routing_rules_in_the_admin(alice, db):
+    root = make_user("root", is_superuser=True, is_staff=True)
+    ops = Group.objects.create(name="ops")
+    admin = page_client(root)
+    assert admin.get("/admin/approvals/routingrule/").status_code == 200
+    response = admin.post(
+        "/admin/approvals/routingrule/add/",
+        {"action_type": "file_operation", "skill_id": "", "groups": [ops.id], "note": "ops deletes files"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert make_action(alice, DELETE).assigned_groups.get() == ops
+    action = Action.objects.get(status=Status.PENDING)
+    assert "ops" in admin.get(f"/admin/approvals/action/{action.id}/change/").content.decode()
