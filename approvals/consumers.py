@@ -1,9 +1,9 @@
 """/ws/approvals/: pushes rendered fragments to open queue and detail pages.
 
-Queue sockets (reviewers only) get the changed rows they may see (routing: approvals/assignment.py),
-or their removal, plus fresh counts; a socket
-opened with `?action=<id>` (anyone who may see that action) gets its live detail panel. Sockets
-close when their session logs out.
+Queue sockets (reviewers only) get the changed rows their reviewer may decide (routing:
+approvals/assignment.py), or their removal, plus fresh counts; a socket opened with
+`?action=<id>` (anyone who may see that action) gets its live detail panel. Sockets close when
+their session logs out.
 """
 
 from __future__ import annotations

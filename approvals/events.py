@@ -81,18 +81,16 @@ def action_changed(*, action_id: UUID | str, status: str) -> None:
     batch = _coalesced.get()
     if batch is None:
         _publish([APPROVALS_GROUP, action_group(action_id)], message)
-        return
-    # Pages open on this one action still hear at once; the queues hear once for the whole batch.
-    _publish([action_group(action_id)], message)
-    if str(action_id) not in batch:
+    elif str(action_id) not in batch:
         batch.append(str(action_id))
 
 
 @contextlib.contextmanager
 def queue_changes_coalesced() -> Iterator[None]:
-    """Changes to many actions (a bulk decision) reach the queues as one `actions.changed`
-    broadcast at the end, so each web process renders the rows and counts once and each queue
-    socket gets one message, not one per action. Use it outside the per-action transactions."""
+    """Changes to many actions (a bulk decision) are announced as one `actions.changed` broadcast
+    at the end, so each web process renders the rows and counts once, each queue socket gets one
+    message, not one per action, and the request sends once instead of once per action. Use it
+    outside the per-action transactions: the broadcast follows their commits."""
     if _coalesced.get() is not None:  # already inside a batch: the outer one announces
         yield
         return
@@ -107,9 +105,10 @@ def queue_changes_coalesced() -> Iterator[None]:
 
 
 def actions_changed(*, action_ids: list[str]) -> None:
-    """Announce to the queues that these actions changed (see queue_changes_coalesced)."""
+    """Announce that these actions changed, to the queues and to each action's own pages
+    (see queue_changes_coalesced)."""
     message = {"type": "actions.changed", "action_ids": action_ids, "sent": time.time()}
-    _publish([APPROVALS_GROUP], message)
+    _publish([APPROVALS_GROUP, *(action_group(action_id) for action_id in action_ids)], message)
 
 
 def session_ended(*, session_key: str) -> None:

@@ -24,8 +24,14 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from api.pagination import encode_cursor
 from approvals import exceptions
-from approvals.assignment import assigned_names, assigned_names_by_action, may_review, viewer_for
-from approvals.bulk import REFUSED, actions_decide_bulk
+from approvals.assignment import (
+    assigned_names,
+    assigned_names_by_action,
+    assignments_prefetched,
+    may_review,
+    viewer_for,
+)
+from approvals.bulk import REFUSED, BulkResult, actions_decide_bulk
 from approvals.forms import BulkDecisionForm, DecisionForm, EditForm, QueueFilterForm
 from approvals.models import Action, ActionType, Decision, Status
 from approvals.presentation import outcome_sentence, pretty_json
@@ -143,14 +149,17 @@ def bulk_decide(request: HttpRequest) -> HttpResponse:
     return _bulk_answer(request, {"results": _bulk_rows(results, request.user)}, status=200)
 
 
-def _bulk_rows(results: list[Any], user: AbstractBaseUser) -> list[dict[str, Any]]:
+def _bulk_rows(results: list[BulkResult], user: AbstractBaseUser) -> list[dict[str, Any]]:
     """Each result with the action's type and summary, for the actions `user` may see."""
-    actions = {action.id: action for action in Action.objects.filter(id__in=[result.action_id for result in results])}
+    ids = [result.action_id for result in results]
+    actions = {action.id: action for action in Action.objects.filter(id__in=ids)}
     rows = []
-    for result in results:
-        action = actions.get(result.action_id)
-        visible = action is not None and (action.requested_by_id == user.pk or may_review(user=user, action=action))
-        rows.append({"result": result, "action": action if visible else None})
+    with assignments_prefetched(ids):
+        for result in results:
+            action = actions.get(result.action_id)
+            mine = action is not None and action.requested_by_id == user.pk
+            visible = action is not None and (mine or may_review(user=user, action=action))
+            rows.append({"result": result, "action": action if visible else None})
     return rows
 
 

@@ -74,6 +74,10 @@ async def test_it_sends_a_bulk_decision_to_a_queue_as_one_message():
     actions = [await sync_to_async(make_action)(alice, DELETE) for _ in range(5)]
     socket, connected, _ = await connect(cookie=await sync_to_async(session_cookie)(carol))
     assert connected
+    detail, connected, _ = await connect(
+        f"/ws/approvals/?action={actions[2].id}", cookie=await sync_to_async(session_cookie)(alice)
+    )
+    assert connected
 
     token = await sync_to_async(make_token)(bob)
     response = await sync_to_async(Client(HTTP_AUTHORIZATION=f"Bearer {token}").post)(
@@ -88,4 +92,8 @@ async def test_it_sends_a_bulk_decision_to_a_queue_as_one_message():
         assert f'id="action-{action.id}" hx-swap-oob="delete"' in message
     assert message.count('id="queue-counts"') == 1 and "0 high" in message
     assert await socket.receive_nothing(timeout=0.5)
+    # a page open on one of them hears it too
+    message = await receive_until(detail, 'id="detail-live"')
+    assert "Approved by bob" in message
     await socket.disconnect()
+    await detail.disconnect()
