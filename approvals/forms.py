@@ -18,6 +18,7 @@ from approvals.models import ActionType
 from approvals.selectors import QUEUE_LEVELS
 
 HASH_ERROR = "the payload hash must be the 64-character hash shown on the page"
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class QueueFilterForm(forms.Form):
@@ -68,9 +69,6 @@ class BulkItemsField(forms.Field):
                 raise forms.ValidationError(HASH_ERROR)
             items.append((parsed, digest))
         return items
-
-
-_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class BulkDecisionForm(forms.Form):
