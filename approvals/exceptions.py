@@ -48,3 +48,21 @@ class PayloadChanged(ActionError):
 
 class InvalidTransition(ActionError):
     status_code = 409
+
+
+class LinkInvalid(ActionError):
+    """A one-tap link whose signature does not verify: altered, cut short, or not ours."""
+
+    status_code = 400
+
+
+class LinkExpired(ActionError):
+    status_code = 400
+
+
+class LinkNotYours(ActionError):
+    status_code = 403
+
+
+class LinkUsed(ActionError):
+    status_code = 409

@@ -17,6 +17,6 @@ def forwards(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("approvals", "0003_routing_and_escalation")]
+    dependencies = [("approvals", "0004_routing_and_escalation")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
