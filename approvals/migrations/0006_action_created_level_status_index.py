@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0003_link_uses_and_reviewer_preferences'),
+        ('approvals', '0005_escalation_group'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
