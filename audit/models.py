@@ -65,20 +65,31 @@ class AuditCheckpoint(models.Model):
 
 
 class AuditVerification(models.Model):
-    """The chain's last verified state (one row), so the history page checks only newer entries.
+    """The chain's verified state (one row), so the history page checks only newer entries.
 
-    `full_at` is when every entry was last re-hashed from the genesis; entries up to `seq` are
-    re-checked from scratch again once that is older than ACTIONHUB_AUDIT_FULL_VERIFY_EVERY.
+    `full_at` is when a full pass (every entry re-hashed from the genesis) last finished; None
+    until the first one. Full passes run in a worker's maintenance, in chunks: `pass_seq` and
+    `pass_hash` are how far the pass under way got (None when none is), so a restarted worker
+    resumes there. `lease_owner` / `lease_until` let only one worker run the pass at a time.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    ok = models.BooleanField()
-    seq = models.BigIntegerField()
+    ok = models.BooleanField(default=True)
+    seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
     broken_seq = models.BigIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True, default="")
-    checked_at = models.DateTimeField()
-    full_at = models.DateTimeField()
+    checked_at = models.DateTimeField(null=True, blank=True)
+    full_at = models.DateTimeField(null=True, blank=True)
+    pass_seq = models.BigIntegerField(null=True, blank=True)
+    pass_hash = models.CharField(max_length=64, blank=True, default="")
+    pass_started_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"verified up to {self.seq}" if self.ok else f"broken at {self.broken_seq}"
+
+    @property
+    def verified(self) -> bool:
+        return self.full_at is not None

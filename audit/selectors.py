@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast, Substr, TruncDate
 
 from approvals.models import Action
-from audit.models import AuditEntry, AuditVerification
+from audit.models import AuditEntry, AuditHead, AuditVerification
 
 EXPORT_CHUNK = 2_000
 
@@ -158,3 +158,8 @@ def actions_per_day(*, start: date, end: date, security_level: str | None = None
 
 def audit_verification() -> AuditVerification | None:
     return AuditVerification.objects.filter(id=1).first()
+
+
+def audit_head_seq() -> int:
+    """The seq of the newest entry, from the head row (one primary-key read)."""
+    return AuditHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0

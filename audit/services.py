@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from approvals import events
 from audit.chain import GENESIS_HASH, body_prefix, canonical_json, entry_hash
 from audit.models import AuditEntry, AuditHead, AuditVerification
-from audit.verify import verify_after, verify_chain
+from audit.verify import verify_after
 
 SYSTEM_ACTOR = "system"
 
@@ -103,30 +106,92 @@ def _append_postgres(*, actor: str, event: str, action_id: str | None, data: Any
     )
 
 
-def audit_chain_state() -> AuditVerification:
-    """The chain's state for the history page, verifying only what changed since the last look.
+# The page re-hashes at most this many new entries per request; a longer backlog is left to the
+# next look (or the worker's full pass) and the banner says how far it got.
+PAGE_VERIFY_LIMIT = 2_000
+# A full pass works in chunks of this many entries, saving its progress after each one.
+PASS_CHUNK = 20_000
+PASS_LEASE = timedelta(minutes=2)
 
-    The last verified (seq, hash) is kept in one row; each call checks the entries after it (and
-    that the entry at seq still has that hash), so a look costs a few rows, not the whole chain.
-    Once the last full check is older than ACTIONHUB_AUDIT_FULL_VERIFY_EVERY, the whole chain is
-    re-hashed from the genesis, which also catches an edit inside the verified part.
-    """
-    now = timezone.now()
+
+def _state() -> AuditVerification:
     state = AuditVerification.objects.filter(id=1).first()
-    full = state is None or now - state.full_at >= settings.ACTIONHUB_AUDIT_FULL_VERIFY_EVERY
-    if not full and not state.ok:
-        return state  # a broken chain stays broken until the next full check says otherwise
-    verdict = verify_chain() if full else verify_after(seq=state.seq, hash=state.hash)
-    if not full and verdict.ok and verdict.entries == state.seq:
-        return state  # nothing new: no write
-    fields = {
-        "ok": verdict.ok,
-        "seq": verdict.entries,
-        "hash": verdict.head,
-        "broken_seq": verdict.broken_seq,
-        "reason": verdict.reason[:200],
-        "checked_at": now,
-        "full_at": now if full else state.full_at,
-    }
-    state, _ = AuditVerification.objects.update_or_create(id=1, defaults=fields)
+    if state is None:
+        state, _ = AuditVerification.objects.get_or_create(id=1, defaults={"hash": GENESIS_HASH})
     return state
+
+
+def audit_chain_state() -> AuditVerification:
+    """The chain's state for the history page, checking only what changed since the last look.
+
+    Cheap by design: the stored verified (seq, hash) must still match, then at most
+    PAGE_VERIFY_LIMIT newer entries are re-hashed. Full passes from the genesis (the first
+    one included) run in the worker's maintenance (audit_full_pass_step), never here.
+    """
+    state = _state()
+    if not state.verified or not state.ok:
+        return state  # nothing trusted yet, or broken until the next full pass says otherwise
+    verdict = verify_after(seq=state.seq, hash=state.hash, limit=PAGE_VERIFY_LIMIT)
+    if verdict.ok and verdict.entries == state.seq:
+        return state  # nothing new: no write
+    fields = {"checked_at": timezone.now()}
+    if verdict.ok:
+        fields.update(seq=verdict.entries, hash=verdict.head)
+        # Never move backwards past a newer result written meanwhile (another request, the worker).
+        AuditVerification.objects.filter(id=1, ok=True, seq__lt=verdict.entries).update(**fields)
+    else:
+        fields.update(ok=False, seq=verdict.entries, broken_seq=verdict.broken_seq, reason=verdict.reason[:200])
+        AuditVerification.objects.filter(id=1).update(**fields)
+    state.refresh_from_db()
+    return state
+
+
+def _lease(*, owner: str, now: Any) -> bool:
+    """Compare-and-set: take or renew the pass lease unless another live worker holds it."""
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
+    return bool(AuditVerification.objects.filter(free, id=1).update(lease_owner=owner, lease_until=now + PASS_LEASE))
+
+
+def audit_full_pass_step(*, owner: str, budget: float = 2.0, chunk: int = PASS_CHUNK) -> str:
+    """Run the due full pass for about `budget` seconds, in chunks that each save their progress.
+
+    Returns what happened: "idle" (not due), "busy" (another worker holds the lease),
+    "progress", "verified" or "broken". A worker that stops mid-pass leaves `pass_seq`; the
+    next one to take the lease resumes from there (after checking that entry still has the hash).
+    """
+    state = _state()
+    now = timezone.now()
+    due = state.full_at is None or now - state.full_at >= settings.ACTIONHUB_AUDIT_FULL_VERIFY_EVERY
+    if state.pass_seq is None and not due:
+        return "idle"
+    if not _lease(owner=owner, now=now):
+        return "busy"
+    state.refresh_from_db()
+    if state.pass_seq is None:
+        state.pass_seq, state.pass_hash, state.pass_started_at = 0, GENESIS_HASH, now
+        AuditVerification.objects.filter(id=1).update(pass_seq=0, pass_hash=GENESIS_HASH, pass_started_at=now)
+    started = time.monotonic()
+    outcome = "progress"
+    while True:
+        verdict = verify_after(seq=state.pass_seq, hash=state.pass_hash, limit=chunk)
+        now = timezone.now()
+        if verdict.ok and not verdict.done:
+            state.pass_seq, state.pass_hash = verdict.entries, verdict.head
+            if not AuditVerification.objects.filter(id=1, lease_owner=owner).update(
+                pass_seq=verdict.entries, pass_hash=verdict.head, lease_until=now + PASS_LEASE
+            ):
+                return "busy"  # lost the lease (we stalled past it): the new holder goes on
+            if time.monotonic() - started >= budget:
+                return outcome
+            continue
+        ours = AuditVerification.objects.filter(id=1, lease_owner=owner)
+        done = {"pass_seq": None, "pass_hash": "", "full_at": now, "checked_at": now, "lease_until": None}
+        if verdict.ok:
+            # The pass re-hashed everything up to its end: that is now the verified point, and it
+            # clears an earlier "broken" if the chain was repaired.
+            done.update(ok=True, seq=verdict.entries, hash=verdict.head, broken_seq=None, reason="")
+            outcome = "verified"
+        else:
+            done.update(ok=False, seq=verdict.entries, broken_seq=verdict.broken_seq, reason=verdict.reason[:200])
+            outcome = "broken"
+        return outcome if ours.update(**done) else "busy"

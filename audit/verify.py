@@ -44,6 +44,8 @@ class Verdict:
     head: str
     broken_seq: int | None = None
     reason: str = ""
+    # False when a bounded walk stopped before the end of the chain: only `entries` were checked.
+    done: bool = True
 
 
 def _sqlite_time(value: datetime | str) -> str:
@@ -55,12 +57,17 @@ def _sqlite_time(value: datetime | str) -> str:
     return value.replace(" ", "T") + "Z"
 
 
-def _rows(after: int = 0) -> Iterator[tuple]:
+def _rows(after: int = 0, limit: int | None = None) -> Iterator[tuple]:
     """Entries after seq `after` in seq order: (seq, at text, actor, event, action_id text, data JSON, prev, hash)."""
     sqlite = connection.vendor == "sqlite"
     with transaction.atomic():
         cursor = connection.chunked_cursor()
-        cursor.execute(_SQLITE_ROWS if sqlite else _POSTGRES_ROWS, [after])
+        sql = _SQLITE_ROWS if sqlite else _POSTGRES_ROWS
+        if limit is not None:
+            sql, params = sql + " LIMIT %s", [after, limit]
+        else:
+            params = [after]
+        cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK):
             if not sqlite:
                 yield from rows
@@ -95,12 +102,13 @@ def verify_chain(*, anchors: Iterable[Anchor] = ()) -> Verdict:
     return _walk(after=0, prev=GENESIS_HASH, wanted=wanted)
 
 
-def verify_after(*, seq: int, hash: str) -> Verdict:
+def verify_after(*, seq: int, hash: str, limit: int | None = None) -> Verdict:
     """Check only the entries after `seq`, trusting the chain up to it (verified earlier) to end in `hash`.
 
     The stored entry at `seq` must still carry that hash: rewriting any verified entry and
     re-hashing the rest to match would change it. An edit below `seq` that leaves the hashes
-    alone is found by the next full verify_chain, not here.
+    alone is found by the next full verify_chain, not here. With `limit`, at most that many
+    entries are re-hashed; a verdict with `done` False says how far they went.
     """
     if seq > 0:
         stored = AuditEntry.objects.filter(seq=seq).values_list("hash", flat=True).first()
@@ -108,12 +116,12 @@ def verify_after(*, seq: int, hash: str) -> Verdict:
             what = "is missing" if stored is None else "no longer has the hash it was verified with"
             return Verdict(False, seq - 1, hash, seq, f"entry {seq} {what}")
     wanted = dict(AuditCheckpoint.objects.filter(seq__gt=seq).values_list("seq", "hash"))
-    return _walk(after=seq, prev=hash, wanted=wanted)
+    return _walk(after=seq, prev=hash, wanted=wanted, limit=limit)
 
 
-def _walk(*, after: int, prev: str, wanted: dict[int, str], retries: int = 3) -> Verdict:
+def _walk(*, after: int, prev: str, wanted: dict[int, str], retries: int = 3, limit: int | None = None) -> Verdict:
     expected_seq = after + 1
-    for seq, at, actor, event, action_id, data, prev_hash, stored_hash in _rows(after):
+    for seq, at, actor, event, action_id, data, prev_hash, stored_hash in _rows(after, limit):
         if seq != expected_seq:
             return Verdict(
                 False, expected_seq - 1, prev, expected_seq, f"entry {expected_seq} is missing (next is {seq})"
@@ -126,13 +134,15 @@ def _walk(*, after: int, prev: str, wanted: dict[int, str], retries: int = 3) ->
             return Verdict(False, seq - 1, prev, seq, "entry differs from the checkpoint taken of it")
         prev, expected_seq = stored_hash, seq + 1
     count = expected_seq - 1
+    if limit is not None and count - after >= limit:
+        return Verdict(True, count, prev, done=False)  # more may follow: the tail checks wait for the last chunk
     missing = sorted(seq for seq in wanted if seq > count)
     if missing:
         return Verdict(False, count, prev, expected_seq, f"chain ends before checkpointed entry {missing[0]}")
     head = AuditHead.objects.filter(id=1).first()
     if head is not None and head.seq > count and retries and AuditEntry.objects.filter(seq=count + 1).exists():
         # Entries committed while the rows streamed: check them too rather than call the tail truncated.
-        return _walk(after=count, prev=prev, wanted=wanted, retries=retries - 1)
+        return _walk(after=count, prev=prev, wanted=wanted, retries=retries - 1, limit=limit)
     if head is not None and (head.seq, head.hash) != (count, prev):
         return Verdict(False, count, prev, expected_seq, f"chain ends at {count} but its head records entry {head.seq}")
     return Verdict(True, count, prev)

@@ -28,6 +28,7 @@ from audit.selectors import (
     actions_per_day,
     audit_action_timeline,
     audit_export_rows,
+    audit_head_seq,
     audit_page,
 )
 from audit.services import audit_chain_state
@@ -56,7 +57,12 @@ def entry_rows(entries: list[Any]) -> list[dict[str, Any]]:
 
 def _bad_filters(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
     """The page with the form's errors and nothing filtered (for the page and its exports alike)."""
-    return render(request, "audit/history.html", {"form": form, "rows": None, "state": audit_chain_state()}, status=400)
+    return render(
+        request,
+        "audit/history.html",
+        {"form": form, "rows": None, "state": audit_chain_state(), "head_seq": audit_head_seq()},
+        status=400,
+    )
 
 
 @require_GET
@@ -85,6 +91,7 @@ def history(request: HttpRequest) -> HttpResponse:
     days = actions_per_day(start=start, end=end, security_level=filters.security_level)
     context["chart"] = chart_build(days=days, clipped=clipped)
     context["state"] = audit_chain_state()
+    context["head_seq"] = audit_head_seq()
     return render(request, "audit/history.html", context)
 
 

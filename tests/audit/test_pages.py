@@ -12,14 +12,15 @@ from uuid import uuid4
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals.models import Action, Status
 from approvals.services import action_decide
-from audit import triggers
+from audit import services, triggers
 from audit.export import neutralise
 from audit.models import AuditEntry, AuditVerification
-from audit.services import audit_append
+from audit.services import audit_append, audit_full_pass_step
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, MEDIUM_ACTION, make_action, make_user
 
 
@@ -170,55 +171,130 @@ def test_it_shows_one_actions_timeline_oldest_first_with_its_summary(alice, bob,
     assert logged_in(bob).get(f"/audit/actions/{action.id}/").status_code == 403
 
 
-def test_it_banners_a_verified_chain_and_checks_only_new_entries(dave, settings):
-    for n in range(3):
+def full_pass(owner: str = "worker-1", **kwargs) -> str:
+    """What a worker's maintenance rounds do until the due full pass is over."""
+    while (outcome := audit_full_pass_step(owner=owner, **kwargs)) == "progress":
+        pass
+    return outcome
+
+
+def appended(count: int) -> None:
+    for n in range(count):
         audit_append(actor="bot", event="test.chain", data={"n": n})
+
+
+def test_it_says_not_yet_verified_until_a_worker_runs_the_first_full_pass(dave):
+    appended(3)
     client = logged_in(dave)
-    assert "Chain verified up to seq 3." in client.get("/audit/").content.decode()
+    html = client.get("/audit/").content.decode()
+    assert "Chain not yet verified." in html and "verified up to" not in html
+    assert full_pass() == "verified"
+    assert "Chain verified up to seq 3</strong> (full pass finished at" in client.get("/audit/").content.decode()
+
+
+def test_it_banners_a_verified_chain_and_checks_only_new_entries(dave):
+    appended(3)
+    full_pass()
+    client = logged_in(dave)
+    assert "Chain verified up to seq 3</strong>" in client.get("/audit/").content.decode()
     full_at = AuditVerification.objects.get().full_at
     audit_append(actor="bot", event="test.chain", data={"n": 3})
-    assert "Chain verified up to seq 4." in client.get("/audit/").content.decode()
+    assert "Chain verified up to seq 4</strong>" in client.get("/audit/").content.decode()
     assert AuditVerification.objects.get().full_at == full_at  # incremental, no full pass
 
 
+def test_it_re_hashes_a_bounded_number_of_new_entries_per_request_and_says_so(dave, monkeypatch):
+    appended(3)
+    full_pass()
+    monkeypatch.setattr(services, "PAGE_VERIFY_LIMIT", 2)
+    appended(5)
+    client = logged_in(dave)
+    html = client.get("/audit/").content.decode()
+    assert (
+        "Chain verified up to seq 5</strong>" in html and "Entries after seq 5 (up to 8) are not checked yet." in html
+    )
+    assert "Chain verified up to seq 7</strong>" in client.get("/audit/").content.decode()
+
+
+def test_it_keeps_the_page_fast_when_a_full_pass_is_due(dave, settings):
+    appended(4)
+    full_pass()
+    full_at = AuditVerification.objects.get().full_at
+    settings.ACTIONHUB_AUDIT_FULL_VERIFY_EVERY = timedelta(0)
+    client = logged_in(dave)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get("/audit/").content.decode()
+    # The request did not re-hash from the genesis: no read of the entries from seq 0 on.
+    assert not [q for q in queries.captured_queries if "WHERE seq > 0 ORDER BY seq" in q["sql"]]
+    assert "Chain verified up to seq 4</strong>" in html
+    assert AuditVerification.objects.get().full_at == full_at
+
+
 def test_it_banners_a_tampered_chain_with_the_first_broken_seq(dave):
-    for n in range(5):
-        audit_append(actor="bot", event="test.chain", data={"n": n})
+    appended(5)
     with tampering(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditentry SET actor = 'mallory' WHERE seq = 3")
+    assert full_pass() == "broken"
     html = logged_in(dave).get("/audit/").content.decode()
     assert "Chain broken at seq 3" in html and "does not match its hash" in html
 
 
 def test_it_finds_tampering_after_the_verified_seq_incrementally(dave):
-    for n in range(3):
-        audit_append(actor="bot", event="test.chain", data={"n": n})
+    appended(3)
+    full_pass()
     client = logged_in(dave)
     client.get("/audit/")
-    for n in range(2):
-        audit_append(actor="bot", event="test.chain", data={"n": n})
+    appended(2)
     with tampering(), connection.cursor() as cursor:
         cursor.execute("""UPDATE audit_auditentry SET data = '{"n":99}' WHERE seq = 5""")
     assert "Chain broken at seq 5" in client.get("/audit/").content.decode()
 
 
-def test_it_re_hashes_the_verified_part_once_the_full_check_is_old(dave, settings):
-    for n in range(4):
-        audit_append(actor="bot", event="test.chain", data={"n": n})
+def test_it_re_hashes_the_verified_part_in_the_worker_once_the_full_check_is_old(dave, settings):
+    appended(4)
+    full_pass()
     client = logged_in(dave)
     assert "verified up to seq 4" in client.get("/audit/").content.decode()
     with tampering(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditentry SET event = 'test.forged' WHERE seq = 2")
     # Inside the verified part, with the hashes left alone: the incremental look cannot see it...
     assert "verified up to seq 4" in client.get("/audit/").content.decode()
-    # ...the next full pass does.
+    assert full_pass() == "idle"  # ...nor a worker while the last full pass is recent...
     settings.ACTIONHUB_AUDIT_FULL_VERIFY_EVERY = timedelta(0)
+    assert "verified up to seq 4" in client.get("/audit/").content.decode()  # ...nor the page when it is due...
+    assert full_pass() == "broken"  # ...the worker's next full pass does.
     assert "Chain broken at seq 2" in client.get("/audit/").content.decode()
 
 
+def test_it_runs_the_full_pass_in_resumable_chunks_and_banners_its_progress(dave, settings):
+    appended(5)
+    full_pass()
+    settings.ACTIONHUB_AUDIT_FULL_VERIFY_EVERY = timedelta(0)
+    client = logged_in(dave)
+    assert audit_full_pass_step(owner="worker-1", budget=0, chunk=2) == "progress"
+    assert "Full pass in progress: up to seq 2." in client.get("/audit/").content.decode()
+    # worker-1 dies; once its lease lapses another worker resumes at seq 2, not at the genesis.
+    AuditVerification.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    with CaptureQueriesContext(connection) as queries:
+        assert audit_full_pass_step(owner="worker-2", budget=0, chunk=2) == "progress"
+    assert any("WHERE seq > 2 ORDER BY seq" in q["sql"] for q in queries.captured_queries)
+    assert "Full pass in progress: up to seq 4." in client.get("/audit/").content.decode()
+    assert full_pass(owner="worker-2", chunk=2) == "verified"
+    state = AuditVerification.objects.get()
+    assert state.pass_seq is None and state.seq == 5 and state.ok
+
+
+def test_it_never_lets_two_workers_run_the_full_pass_at_once(dave):
+    appended(5)
+    assert audit_full_pass_step(owner="worker-1", budget=0, chunk=2) == "progress"
+    assert audit_full_pass_step(owner="worker-2", budget=0, chunk=2) == "busy"
+    assert AuditVerification.objects.get().pass_seq == 2  # worker-2 checked nothing
+    assert full_pass(owner="worker-1", chunk=2) == "verified"
+
+
 def test_it_finds_a_rewritten_verified_entry_at_once(dave):
-    for n in range(3):
-        audit_append(actor="bot", event="test.chain", data={"n": n})
+    appended(3)
+    full_pass()
     client = logged_in(dave)
     client.get("/audit/")
     with tampering(), connection.cursor() as cursor:

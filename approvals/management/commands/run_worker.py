@@ -23,6 +23,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from approvals.maintenance import TASK_PATH, prune_finished_tasks, run_maintenance
 from approvals.models import Action, Status, WorkerHeartbeat
 from approvals.wakeup import waiter
+from audit.services import audit_full_pass_step
 from skills.runner import sandbox_prepare, sandbox_shutdown
 
 logger = logging.getLogger("approvals.worker")
@@ -75,6 +76,10 @@ class ActionWorker(Worker):
                 create_defaults={"pid": os.getpid(), "last_seen": timezone.now(), "started_at": timezone.now()},
             )
             counts = run_maintenance()
+            # The audit chain's full pass, a bounded slice per round; the lease keeps it to one worker.
+            counts["audit_pass"] = int(
+                audit_full_pass_step(owner=str(self.worker_id)) in {"progress", "verified", "broken"}
+            )
             if now >= self.next_prune:
                 self.next_prune = now + PRUNE_INTERVAL
                 counts["pruned_tasks"] = prune_finished_tasks()
