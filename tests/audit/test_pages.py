@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from approvals.management.commands.run_worker import ActionWorker
 from approvals.models import Action, Status
 from approvals.services import action_decide
 from audit import services, triggers
@@ -373,3 +374,22 @@ def test_it_neutralises_spreadsheet_formulas_in_csv(dave):
     # JSON Lines is data, not a spreadsheet: it keeps the exact values.
     lines = jsonl_rows(logged_in(dave).get("/audit/export.jsonl"))
     assert lines[0]["actor"] == "@SUM(A1)"
+
+
+def test_it_runs_the_full_pass_from_the_executor_workers_maintenance(dave):
+    appended(3)
+    worker = ActionWorker(
+        grace=1.0,
+        queue_names=["default"],
+        interval=0,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="worker-1",
+        excluded_queue_names=[],
+    )
+    worker.maintain()
+    state = AuditVerification.objects.get()
+    assert state.verified and state.ok and state.seq == 3 and state.lease_until is None
+    assert "Chain verified up to seq 3</strong>" in logged_in(dave).get("/audit/").content.decode()
