@@ -34,6 +34,10 @@ SEED_VERSION = "1"  # bump when the seeded shape changes, so cached seeds are re
 CACHE = ROOT / "var" / "bench"
 SAMPLES = 100
 TARGET_MS = 50.0
+FULL_PASS = (
+    "from audit.services import audit_full_pass_step\n"
+    "while audit_full_pass_step(owner='bench', budget=3600) == 'progress':\n    pass\n"
+)
 
 # Outcomes of the seeded actions and the entries each one leaves, in order.
 OUTCOMES = [
@@ -362,8 +366,14 @@ def bench_backend(label: str, env: dict[str, str]) -> list[str]:
         with httpx.Client(base_url=server.url, cookies=cookie, timeout=120) as client:
             started = time.perf_counter()
             first = client.get("/audit/")
-            full_verify = time.perf_counter() - started
-            assert first.status_code == 200 and "Chain verified up to seq 1000000." in first.text, first.text[:2000]
+            first_look = time.perf_counter() - started
+            assert first.status_code == 200 and "Chain not yet verified." in first.text, first.text[:2000]
+            # What a worker's maintenance does in ~2 s slices, here in one go: the first full pass.
+            started = time.perf_counter()
+            manage(env, "shell", "-c", FULL_PASS)
+            full_pass = time.perf_counter() - started
+            verified = client.get("/audit/")
+            assert "Chain verified up to seq 1000000</strong>" in verified.text, verified.text[:2000]
             mid = datetime.fromisoformat(known["mid_day"]).date()
             cases = [
                 ("first page", {}),
@@ -390,7 +400,11 @@ def bench_backend(label: str, env: dict[str, str]) -> list[str]:
                     worst <= TARGET_MS,
                 )
             )
-            print(f"# {label}: first look (full verify of 1M entries) {full_verify:.1f} s", flush=True)
+            print(
+                f"# {label}: first look (before any full pass) {first_look * 1000:.0f} ms; "
+                f"the worker's full pass of 1M entries {full_pass:.1f} s",
+                flush=True,
+            )
             p50s = "; ".join(f"{name} {r['p50']:.1f}" for name, r in results.items())
             print(f"# {label} p50 ms: {p50s}", flush=True)
             for kind in () if "--pages-only" in sys.argv else ("csv", "jsonl"):
