@@ -8,14 +8,27 @@ the page's time at a million entries.
 from __future__ import annotations
 
 from datetime import UTC
+from functools import lru_cache
 from typing import Any
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from approvals.presentation import pretty_json
 from audit.models import AuditEntry
+
+_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+
+@lru_cache(maxsize=16)
+def _url_template(name: str, prefix: str) -> str:
+    # reverse() is a tenth of a page's time when called twice per entry; resolve each URL once.
+    return reverse(name, args=[_PLACEHOLDER])
+
+
+def _action_url(name: str, action_id: object) -> str:
+    return _url_template(name, get_script_prefix()).replace(_PLACEHOLDER, str(action_id))
 
 
 def entry_html(*, entry: AuditEntry, level: str | None) -> SafeString:
@@ -27,8 +40,8 @@ def entry_html(*, entry: AuditEntry, level: str | None) -> SafeString:
             '<span class="entry-action">{}<a href="{}" title="every entry of this action">timeline</a>'
             ' · <a href="{}" class="mono">{}</a></span>',
             badge,
-            reverse("audit:timeline", args=[entry.action_id]),
-            reverse("approvals:detail", args=[entry.action_id]),
+            _action_url("audit:timeline", entry.action_id),
+            _action_url("approvals:detail", entry.action_id),
             str(entry.action_id)[:8],
         )
     return format_html(
