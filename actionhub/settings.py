@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "ninja",
     "audit",
     "approvals",
+    "rules",
     "skills",
     "api",
     "llm",
@@ -363,3 +364,5 @@ ACTIONHUB_WORKER_GRACE = env_float("ACTIONHUB_WORKER_GRACE", 30.0)
 ACTIONHUB_MAINTENANCE_INTERVAL = env_float("ACTIONHUB_MAINTENANCE_INTERVAL", 1.0)
 # Policy overrides: {"action_type": "level"} applied after the built-in table.
 ACTIONHUB_POLICY_OVERRIDES: dict[str, str] = {}
+# Standing rules decide matching actions at submit time; 0 switches all evaluation off.
+ACTIONHUB_RULES_ENABLED = env_bool("ACTIONHUB_RULES_ENABLED", True)

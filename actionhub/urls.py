@@ -12,6 +12,7 @@ from approvals import views as approval_views
 
 urlpatterns = [
     path("", approval_views.home, name="home"),
+    path("approvals/rules/", include("rules.urls")),
     path("approvals/", include("approvals.urls")),
     path("api/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

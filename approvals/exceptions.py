@@ -42,3 +42,19 @@ class PayloadChanged(ActionError):
 
 class InvalidTransition(ActionError):
     status_code = 409
+
+
+class InvalidRule(ActionError):
+    status_code = 400
+
+
+class NotARuleAdmin(ActionError):
+    status_code = 403
+
+
+class RuleNotFound(ActionError):
+    status_code = 404
+
+
+class RuleDisabled(ActionError):
+    status_code = 409

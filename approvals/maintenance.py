@@ -11,6 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from approvals.models import Action, Status
 from approvals.services import action_recover, actions_expire_due, enqueue_execution
+from rules.services import rules_expire_due
 
 logger = logging.getLogger(__name__)
 
@@ -69,4 +70,5 @@ def run_maintenance() -> dict[str, int]:
         "expired": actions_expire_due(),
         "recovered": recover_stale_actions(),
         "requeued": requeue_lost_actions(),
+        "rules_expired": rules_expire_due(),
     }
