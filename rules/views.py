@@ -107,7 +107,7 @@ def _render_form(request: HttpRequest, context: dict[str, Any], *, status: int =
 def rule_new_from_action(request: HttpRequest, action_id: UUID) -> HttpResponse:
     detail = _action_context(request, action_id)
     action = detail["action"]
-    base = {"action": action, "preview_url": "rules:preview_for_action", "target": action.id}
+    base = {"action": action, "subject": action, "preview_url": "rules:preview_for_action", "target": action.id}
     if not detail["can_decide"]:
         return _render_form(request, {**base, "blocked": detail["blocked"]}, status=409)
     if request.method == "GET":
@@ -182,7 +182,7 @@ def _form_for_rule(rule: Rule, data: Any = None) -> RuleForm:
 def rule_edit_page(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = _rule_or_404(rule_id)
     rule.state = rule_state(rule)
-    base = {"rule": rule, "preview_url": "rules:preview_for_rule", "target": rule.id}
+    base = {"rule": rule, "subject": rule, "preview_url": "rules:preview_for_rule", "target": rule.id}
     if rule.disabled_at is not None:
         return _render_form(
             request, {**base, "blocked": "This rule is disabled; create a new one instead."}, status=409
