@@ -13,18 +13,54 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
-from rules.matching import CompiledRule, compile_rule
+from rules.matching import DEFAULTS, CompiledRule, compile_rule, dispatch_token
 from rules.models import Effect, Rule, RuleSetVersion
 
-Index = dict[tuple[str, str | None], tuple[CompiledRule, ...]]
+
+def _precedence(rule: CompiledRule) -> tuple[bool, int]:
+    """Deny rules first (a deny wins over any allow), then the oldest."""
+    return (rule.effect != Effect.DENY, rule.id)
+
+
+class Bucket:
+    """The live rules of one (action_type, skill_id), indexed by their dispatch keys."""
+
+    def __init__(self, action_type: str, rules: list[CompiledRule]) -> None:
+        self.action_type = action_type
+        self.scan: list[CompiledRule] = []
+        self.tables: dict[tuple[str, str], dict[str, list[CompiledRule]]] = defaultdict(dict)
+        for rule in rules:
+            if rule.dispatch is None:
+                self.scan.append(rule)
+            else:
+                name, way, token = rule.dispatch
+                self.tables[(name, way)].setdefault(token, []).append(rule)
+
+    def candidates(self, parameters: dict[str, Any]) -> list[CompiledRule]:
+        """Every rule that could match `parameters` (a superset), in precedence order."""
+        found = list(self.scan)
+        for (name, way), table in self.tables.items():
+            token = dispatch_token(way, parameters.get(name, DEFAULTS.get((self.action_type, name))))
+            if token is not None:
+                found += table.get(token, ())
+        return sorted(found, key=_precedence)
+
+
+Index = dict[tuple[str, str | None], Bucket]
 
 _compiled: tuple[str, Index] | None = None
 _reload_lock = threading.Lock()
+_VERSION_SQL = f"SELECT version FROM {RuleSetVersion._meta.db_table} WHERE id = 1"  # noqa: S608 - a model's own table name
 
 
 def rules_version() -> str:
-    return RuleSetVersion.objects.filter(id=1).values_list("version", flat=True).first() or ""
+    # Raw SQL: this runs on every submit, and the ORM would cost several times the query itself.
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL)
+        row = cursor.fetchone()
+    return row[0] if row else ""
 
 
 def _load() -> Index:
@@ -33,11 +69,7 @@ def _load() -> Index:
     for row in live.values("id", "effect", "action_type", "skill_id", "expires_at", "matchers", "updated_at"):
         rule = compile_rule(**row)
         grouped[(rule.action_type, rule.skill_id)].append(rule)
-    # Deny rules first: a deny wins over any allow.
-    return {
-        key: tuple(sorted(rules, key=lambda rule: (rule.effect != Effect.DENY, rule.id)))
-        for key, rules in grouped.items()
-    }
+    return {key: Bucket(key[0], rules) for key, rules in grouped.items()}
 
 
 def _index() -> Index:
@@ -61,5 +93,7 @@ def rules_deciding(
     """The live rules that decide this action, deny rules first; empty when rules are switched off."""
     if not settings.ACTIONHUB_RULES_ENABLED:
         return []
-    candidates = _index().get((action_type, skill_id or None), ())
-    return [rule for rule in candidates if rule.decides(parameters=parameters, level=level, now=now)]
+    bucket = _index().get((action_type, skill_id or None))
+    if bucket is None:
+        return []
+    return [rule for rule in bucket.candidates(parameters) if rule.decides(parameters=parameters, level=level, now=now)]

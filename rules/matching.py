@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -103,8 +104,12 @@ def _is_path_field(action_type: str, name: str, schema: dict[str, Any]) -> bool:
 # Normalizing
 
 
+@lru_cache(maxsize=4096)
 def normalize_path(path: str) -> str:
-    """`./a//b/` and `a/b` name the same file: compare them the same way (a deny must not be dodged)."""
+    """`./a//b/` and `a/b` name the same file: compare them the same way (a deny must not be dodged).
+
+    Cached: one submit asks for the same path once per rule tried.
+    """
     return posixpath.normpath(path) if path else path
 
 
@@ -235,6 +240,10 @@ def validate_matchers(*, action_type: str, skill_id: str | None, matchers: Any) 
 # Matching
 
 
+def is_path_parameter(action_type: str, name: str) -> bool:
+    return name == "path" and action_type in (ActionType.FILE_OPERATION, ActionType.SKILL_EXECUTION)
+
+
 def _exact(expected: Any, *, path: bool) -> Callable[[Any], bool]:
     if path:
         wanted = normalize_path(expected)
@@ -253,8 +262,40 @@ def _matcher(action_type: str, spec: dict[str, Any]) -> Callable[[Any], bool]:
         return lambda found: isinstance(found, str) and regex.fullmatch(normalize_path(found)) is not None
     if kind == URL_PREFIX:
         return lambda found: isinstance(found, str) and url_has_prefix(found, value)
-    path = spec["parameter"] == "path" and action_type in (ActionType.FILE_OPERATION, ActionType.SKILL_EXECUTION)
-    return _exact(value, path=path)
+    return _exact(value, path=is_path_parameter(action_type, spec["parameter"]))
+
+
+# A dispatch key names a string every action passing one matcher must produce from one parameter:
+# the first folder of a path, the host of a URL, or the exact text. Evaluation indexes rules by it,
+# so a submit only tries the rules its own parameters could satisfy.
+SEGMENT, HOST, TEXT = "segment", "host", "text"
+_WILDCARDS = ("*", "?")
+
+
+def _dispatch_key(action_type: str, spec: dict[str, Any]) -> tuple[str, str, str] | None:
+    name, kind, value = spec["parameter"], spec["kind"], spec["value"]
+    if kind == GLOB or (kind == EXACT and is_path_parameter(action_type, name) and isinstance(value, str)):
+        first = normalize_path(value).split("/", 1)[0]
+        if kind == GLOB and any(mark in first for mark in _WILDCARDS):
+            return None
+        return (name, SEGMENT, first)
+    if kind == URL_PREFIX:
+        return (name, HOST, _url_parts(value)[1])
+    if kind == EXACT and isinstance(value, str):
+        return (name, TEXT, value)
+    return None
+
+
+def dispatch_token(way: str, value: Any) -> str | None:
+    """The string an action's parameter value gives for a dispatch key of this `way`."""
+    if not isinstance(value, str):
+        return None
+    if way == SEGMENT:
+        return normalize_path(value).split("/", 1)[0]
+    if way == HOST:
+        parts = _url_parts(value)
+        return parts[1] if parts else None
+    return value
 
 
 _MISSING = object()
@@ -270,6 +311,7 @@ class CompiledRule:
     tests: tuple[tuple[str, Any, Callable[[Any], bool]], ...]
     # When the rule was last saved: a hit is recorded only if it is still this version of the rule.
     updated_at: datetime | None = None
+    dispatch: tuple[str, str, str] | None = None
 
     def matches(self, parameters: dict[str, Any]) -> bool:
         for name, default, test in self.tests:
@@ -309,4 +351,9 @@ def compile_rule(
         )
         for spec in matchers
     )
-    return CompiledRule(id, effect, action_type, skill_id or None, expires_at, tests, updated_at)
+    keys = [key for spec in matchers if (key := _dispatch_key(action_type, spec)) is not None]
+    # A folder or host narrows more than a fixed text like an operation name.
+    keys.sort(key=lambda key: key[1] == TEXT)
+    return CompiledRule(
+        id, effect, action_type, skill_id or None, expires_at, tests, updated_at, keys[0] if keys else None
+    )

@@ -149,3 +149,69 @@ def test_it_suggests_a_glob_over_the_same_folder_and_a_url_up_to_its_last_segmen
     assert path_glob("notes/Makefile") == "notes/*"
     assert url_parent("https://api.x/v1/items/42?q=1") == "https://api.x/v1/items"
     assert url_parent("https://api.x/v1") == "https://api.x/v1"
+
+
+def test_it_finds_through_the_index_exactly_the_rules_a_full_scan_finds():
+    from rules.evaluation import Bucket
+
+    now = timezone.now()
+    specs = [
+        [{"parameter": "path", "kind": "glob", "value": "notes/*.txt"}],
+        [{"parameter": "path", "kind": "glob", "value": "**/*.txt"}],
+        [{"parameter": "path", "kind": "glob", "value": "n?tes/**"}],
+        [{"parameter": "path", "kind": "exact", "value": "./notes/a.txt"}],
+        [{"parameter": "operation", "kind": "exact", "value": "delete"}],
+        [{"parameter": "workspace", "kind": "exact", "value": "default"}],
+        [
+            {"parameter": "content", "kind": "exact", "value": "x"},
+            {"parameter": "path", "kind": "glob", "value": "a/*"},
+        ],
+        [{"parameter": "path", "kind": "glob", "value": "notes"}],
+    ]
+    rules = [
+        compile_rule(
+            id=n,
+            effect="deny" if n % 2 else "allow",
+            action_type="file_operation",
+            skill_id=None,
+            expires_at=now + timedelta(days=1),
+            matchers=matchers,
+        )
+        for n, matchers in enumerate(specs, start=1)
+    ]
+    bucket = Bucket("file_operation", rules)
+    assert bucket.scan and bucket.tables  # both paths are exercised
+    for parameters in [
+        {"operation": "delete", "path": "notes/a.txt"},
+        {"operation": "write", "path": "./notes//a.txt", "content": "x"},
+        {"operation": "read", "path": "nites/b/c.md", "workspace": "other"},
+        {"operation": "write", "path": "a/b", "content": "x"},
+        {"operation": "list", "path": "notes"},
+        {"operation": "delete", "path": "deep/er/z.txt", "workspace": "default"},
+    ]:
+        scanned = {rule.id for rule in rules if rule.decides(parameters=parameters, level="high", now=now)}
+        indexed = {
+            rule.id
+            for rule in bucket.candidates(parameters)
+            if rule.decides(parameters=parameters, level="high", now=now)
+        }
+        assert indexed == scanned, parameters
+        order = [rule.effect for rule in bucket.candidates(parameters)]
+        assert order == sorted(order, key=lambda effect: effect != "deny")
+
+
+def test_it_indexes_api_calls_by_host():
+    from rules.evaluation import Bucket
+
+    now = timezone.now()
+    rule = compile_rule(
+        id=1,
+        effect="deny",
+        action_type="api_call",
+        skill_id=None,
+        expires_at=now + timedelta(days=1),
+        matchers=[{"parameter": "url", "kind": "url_prefix", "value": "https://API.x/v1"}],
+    )
+    bucket = Bucket("api_call", [rule])
+    assert [r.id for r in bucket.candidates({"method": "GET", "url": "https://api.x:443/v1/a"})] == [1]
+    assert bucket.candidates({"method": "GET", "url": "https://api.x.evil/v1/a"}) == []

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-ROLES = ("reviewers", "auditors")
+ROLES = ("reviewers", "auditors", "rule_admins")
 
 
 class Command(BaseCommand):
