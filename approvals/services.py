@@ -213,8 +213,9 @@ def _apply_rule(action: Action, rule: CompiledRule, note: str, now: datetime) ->
     Approval.objects.create(
         action=action,
         user=None,
+        rule_id=rule.id,
         decision=Decision.APPROVE if approved else Decision.REJECT,
-        reason=f"rule:{rule.id}: {reason}",
+        reason=reason,
         payload_hash=action.payload_hash,
         at=now,
     )

@@ -226,3 +226,21 @@ def test_it_edits_a_rule_and_audits_the_diff(alice, erin):
     assert make_action(alice, delete("notes/keep/x.txt")).status == Status.APPROVED
     bob = make_user("bob", "reviewers")
     assert logged_in(bob).post(f"/approvals/rules/{rule.id}/edit/", data).status_code == 403
+
+
+def test_it_names_the_rule_that_decided_on_the_action_page(alice, bob, erin):
+    from rules.services import rule_create
+
+    rule = rule_create(
+        user=erin,
+        action_type="file_operation",
+        skill_id=None,
+        matchers=[{"parameter": "path", "kind": "glob", "value": "notes/*"}],
+        effect="deny",
+        expires_at=None,
+        note="notes are archived",
+    )
+    action = make_action(alice, HIGH_ACTION)
+    html = logged_in(bob).get(f"/approvals/{action.id}/").content.decode()
+    assert f"Rejected by rule:{rule.id}: “notes are archived”." in html
+    assert f"<strong>rule.matched</strong> by rule:{rule.id}" in html

@@ -140,4 +140,5 @@ def test_it_records_a_rule_hit_that_rejects_an_action_through_the_api(api_as, al
     body = api_as(alice).get(f"/actions/{action.id}").json()
     assert body["status"] == Status.REJECTED
     assert body["approvals"][0]["decision"] == "reject"
-    assert body["approvals"][0]["reason"] == f"rule:{rule['id']}: notes are read-only"
+    assert body["approvals"][0]["user"] == f"rule:{rule['id']}"
+    assert body["approvals"][0]["reason"] == "notes are read-only"
