@@ -56,21 +56,23 @@ def rule_preview(*, spec: RuleSpec, now: datetime | None = None) -> Preview:
     """Run the rule, compiled exactly as evaluation compiles it, over recent actions."""
     now = now or timezone.now()
     rule = _compiled(spec)
-    recent = (
-        Action.objects.filter(
-            action_type=spec.action_type, skill_id=spec.skill_id, created_at__gte=now - PREVIEW_WINDOW
-        )
-        .select_related("requested_by")
-        .order_by("-created_at", "-id")
-    )
+    recent = Action.objects.filter(
+        action_type=spec.action_type, skill_id=spec.skill_id, created_at__gte=now - PREVIEW_WINDOW
+    ).order_by("-created_at", "-id")
     preview = Preview()
-    for action in recent.iterator(chunk_size=500):
-        if rule.decides(parameters=action.parameters, level=action.security_level, now=now):
+    shown_ids = []
+    # Only what matching needs, row by row; the few shown are fetched whole afterwards.
+    for action_id, parameters, level in recent.values_list("id", "parameters", "security_level").iterator(
+        chunk_size=2000
+    ):
+        if rule.decides(parameters=parameters, level=level, now=now):
             preview.decided += 1
-            if len(preview.shown) < PREVIEW_SHOWN:
-                preview.shown.append(action)
-        elif rule.matches(action.parameters):
+            if len(shown_ids) < PREVIEW_SHOWN:
+                shown_ids.append(action_id)
+        elif rule.matches(parameters):
             preview.matched_not_decided += 1
+    shown = Action.objects.select_related("requested_by").in_bulk(shown_ids)
+    preview.shown = [shown[action_id] for action_id in shown_ids]
     return preview
 
 
