@@ -6,8 +6,8 @@ in its own transaction, so every process stops using the old rule before anyone 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -78,7 +78,7 @@ def rule_validate(
         cleaned = []
     if effect not in Effect.values:
         errors["effect"] = "must be allow or deny"
-    expires_at = now + DEFAULT_EXPIRY if expires_at is None else expires_at
+    expires_at = (now + DEFAULT_EXPIRY).replace(microsecond=0) if expires_at is None else expires_at
     if message := _expiry_error(expires_at, now):
         errors["expires_at"] = message
     note = "" if note is None else note
@@ -88,6 +88,11 @@ def rule_validate(
         summary = "; ".join(f"{key}: {message}" for key, message in errors.items())
         raise InvalidRule(f"invalid rule: {summary}", errors=errors)
     return RuleSpec(action_type, skill_id, cleaned, effect, expires_at, note.strip())
+
+
+def _iso(moment: datetime) -> str:
+    """One spelling per instant, whatever offset it came with, so a diff shows only real changes."""
+    return moment.astimezone(UTC).isoformat()
 
 
 def _bump_version() -> None:
@@ -103,7 +108,7 @@ def _described(rule: Rule) -> dict[str, Any]:
         "skill_id": rule.skill_id,
         "matchers": rule.matchers,
         "effect": rule.effect,
-        "expires_at": rule.expires_at.isoformat(),
+        "expires_at": _iso(rule.expires_at),
         "note": rule.note,
     }
 
@@ -181,6 +186,9 @@ def rule_edit(*, rule_id: int, user: AbstractBaseUser, **fields: Any) -> Rule:
         if rule.disabled_at is not None:
             raise RuleDisabled(f"rule {rule_id} is disabled; create a new rule instead")
         spec = rule_validate(now=now, action_type=rule.action_type, skill_id=rule.skill_id, **fields)
+        if abs(spec.expires_at - rule.expires_at) < timedelta(seconds=1):
+            # The edit form shows the expiry to the second: the same second is no change.
+            spec = replace(spec, expires_at=rule.expires_at)
         old, new = _described(rule), {**_described(rule), **_spec_fields(spec)}
         diff = {key: {"old": old[key], "new": new[key]} for key in new if old[key] != new[key]}
         if not diff:
@@ -203,7 +211,7 @@ def _spec_fields(spec: RuleSpec) -> dict[str, Any]:
     return {
         "matchers": spec.matchers,
         "effect": spec.effect,
-        "expires_at": spec.expires_at.isoformat(),
+        "expires_at": _iso(spec.expires_at),
         "note": spec.note,
     }
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from approvals.exceptions import InvalidRule
 from approvals.maintenance import run_maintenance
 from approvals.models import Action, Approval, Status
 from audit.models import AuditEntry
@@ -204,3 +205,22 @@ def test_it_counts_every_hit_of_concurrent_submissions():
     assert Action.objects.filter(status=Status.APPROVED).count() == 40
     assert AuditEntry.objects.filter(event="rule.matched").count() == 40
     assert verify_chain().ok
+
+
+def test_it_records_only_real_changes_in_an_edit_diff(erin):
+    from datetime import timezone as tz
+
+    moment = (timezone.now() + timedelta(days=3)).astimezone(tz(timedelta(hours=2)))
+    rule = make_rule(erin, expires_at=moment, note="first")
+    rule_edit(
+        rule_id=rule.id,
+        user=erin,
+        matchers=NOTES_GLOB,
+        effect="allow",
+        expires_at=moment.astimezone(UTC).replace(microsecond=0),  # as the edit form shows it
+        note="second",
+    )
+    diff = AuditEntry.objects.get(event="rule.edited").data["diff"]
+    assert diff == {"note": {"old": "first", "new": "second"}}
+    with pytest.raises(InvalidRule, match="nothing changed"):
+        rule_edit(rule_id=rule.id, user=erin, matchers=NOTES_GLOB, effect="allow", expires_at=moment, note="second")
