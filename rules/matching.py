@@ -117,6 +117,7 @@ def _port(scheme: str, port: int | None) -> int | None:
     return port if port is not None else {"http": 80, "https": 443}.get(scheme)
 
 
+@lru_cache(maxsize=4096)
 def _url_parts(url: str) -> tuple[str, str, int | None, str] | None:
     """Scheme, host, port (defaults filled in) and a dot-segment-free, percent-decoded path."""
     try:
@@ -143,6 +144,7 @@ def url_has_prefix(url: str, prefix: str) -> bool:
     return not root or target[3] == root or target[3].startswith(root + "/")
 
 
+@lru_cache(maxsize=4096)
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """`*` and `?` stay inside one path segment; `**` crosses segments (`a/**/b` also matches `a/b`)."""
     out: list[str] = []
@@ -258,8 +260,9 @@ def _exact(expected: Any, *, path: bool) -> Callable[[Any], bool]:
 def _matcher(action_type: str, spec: dict[str, Any]) -> Callable[[Any], bool]:
     kind, value = spec["kind"], spec["value"]
     if kind == GLOB:
-        regex = glob_regex(normalize_path(value))
-        return lambda found: isinstance(found, str) and regex.fullmatch(normalize_path(found)) is not None
+        # Compiled on first use and cached: a reload after any rule change recompiles nothing.
+        pattern = normalize_path(value)
+        return lambda found: isinstance(found, str) and glob_regex(pattern).fullmatch(normalize_path(found)) is not None
     if kind == URL_PREFIX:
         return lambda found: isinstance(found, str) and url_has_prefix(found, value)
     return _exact(value, path=is_path_parameter(action_type, spec["parameter"]))
