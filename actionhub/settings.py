@@ -366,3 +366,9 @@ ACTIONHUB_MAINTENANCE_INTERVAL = env_float("ACTIONHUB_MAINTENANCE_INTERVAL", 1.0
 ACTIONHUB_POLICY_OVERRIDES: dict[str, str] = {}
 # Standing rules decide matching actions at submit time; 0 switches all evaluation off.
 ACTIONHUB_RULES_ENABLED = env_bool("ACTIONHUB_RULES_ENABLED", True)
+# Reversibility overrides: {"action_type": "reversible|partial|irreversible"} over the built-in table.
+ACTIONHUB_REVERSIBILITY_OVERRIDES: dict[str, str] = {}
+# One-tap decision links in notifications stop working after this (the action's own expiry still applies).
+ACTIONHUB_LINK_MAX_AGE = env_duration("ACTIONHUB_LINK_MAX_AGE", "24h")
+# The detail page's "what will change" preview (a file's current content, read in the sandbox) gives up after this.
+ACTIONHUB_PREVIEW_TIMEOUT = env_float("ACTIONHUB_PREVIEW_TIMEOUT", 5.0)

@@ -109,6 +109,8 @@ class SkillOut(Schema):
     access: str
     timeout: int
     memory: str
+    # "reversible", "partial", "irreversible", or {"parameter", "values", "default"} to decide by a parameter.
+    reversibility: str | dict[str, Any]
     parameters: dict[str, Any]
     enabled: bool
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from approvals.models import Action, Approval, RuntimeSetting, WorkerHeartbeat
+from approvals.models import Action, Approval, LinkUse, RuntimeSetting, WorkerHeartbeat
 from audit.admin import ReadOnlyAdmin
 
 
@@ -37,3 +37,12 @@ class RuntimeSettingAdmin(ReadOnlyAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ("worker_id", "pid", "started_at", "last_seen")
+
+
+@admin.register(LinkUse)
+class LinkUseAdmin(ReadOnlyAdmin):
+    """Read-only: a link use is written with the decision it made."""
+
+    list_display = ("used_at", "action", "user", "decision", "channel", "nonce")
+    list_filter = ("decision", "channel")
+    search_fields = ("action__id", "user__username", "nonce")

@@ -58,3 +58,21 @@ class RuleNotFound(ActionError):
 
 class RuleDisabled(ActionError):
     status_code = 409
+
+
+class LinkInvalid(ActionError):
+    """A one-tap link whose signature does not verify: altered, cut short, or not ours."""
+
+    status_code = 400
+
+
+class LinkExpired(ActionError):
+    status_code = 400
+
+
+class LinkNotYours(ActionError):
+    status_code = 403
+
+
+class LinkUsed(ActionError):
+    status_code = 409

@@ -60,3 +60,23 @@ class EditForm(forms.Form):
         if not isinstance(value, dict):
             raise forms.ValidationError('parameters must be a JSON object, like {"key": "value"}')
         return value
+
+
+class LinkDecisionForm(forms.Form):
+    """The confirmation of a one-tap link: the decision comes from the signed link, only a reason from here."""
+
+    reason = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: Any, decision: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.decision = decision
+
+    def clean_reason(self) -> str:
+        reason = (self.cleaned_data.get("reason") or "").strip()
+        if self.decision == "reject" and not reason:
+            raise forms.ValidationError("say why you reject it: the requester reads this reason")
+        return reason
+
+
+class AlertSoundForm(forms.Form):
+    sound = forms.BooleanField(required=False)

@@ -20,13 +20,15 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from approvals.links import decision_links
 from approvals.models import Action, Status
 from approvals.outbound import OutboundError, post_webhook
+from approvals.reversibility import action_reversibility
 from approvals.roles import REVIEWERS
 from approvals.runtime import runtime_get
 from audit.services import SYSTEM_ACTOR, audit_append
@@ -183,16 +185,27 @@ def reviewer_recipients(action: Action) -> list[tuple[str, str]]:
 
 
 def _send_email(action: Action) -> dict[str, Any]:
+    """One message per reviewer, each with one-tap links signed for that reviewer alone."""
     recipients = reviewer_recipients(action)
     if not recipients:
         raise DeliveryError("no reviewer other than the requester has an email address", retry=False)
-    try:
-        send_mail(
-            subject=email_subject(action),
-            message=email_body(action),
-            from_email=None,
-            recipient_list=[address for _, address in recipients],
+    user_ids = dict(
+        get_user_model().objects.filter(username__in=[name for name, _ in recipients]).values_list("username", "pk")
+    )
+    subject = email_subject(action)
+    messages = [
+        EmailMessage(
+            subject=subject,
+            body=email_body(
+                action, links=decision_links(action=action, channel=EMAIL, user_id=user_ids[name]), recipient=name
+            ),
+            to=[address],
         )
+        for name, address in recipients
+    ]
+    try:
+        with get_connection() as connection:
+            connection.send_messages(messages)
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     return {"recipients": [username for username, _ in recipients]}
@@ -247,10 +260,12 @@ def _when(moment: datetime | None) -> str:
 
 
 def _facts(action: Action) -> list[tuple[str, str]]:
+    reversibility = action_reversibility(action)
     return [
         ("Type", action.action_type),
         ("Skill", action.skill_id or "none"),
         ("Risk level", action.security_level.upper()),
+        ("Reversibility", f"{reversibility.label} ({reversibility.reason})"),
         ("Requested by", action.requested_by.get_username()),
         ("Requested at", _when(action.created_at)),
         ("Expires", _when(action.expires_at)),
@@ -274,15 +289,29 @@ def email_subject(action: Action) -> str:
     return f"[ActionHub] {_headline(action)}"
 
 
-def email_body(action: Action) -> str:
+def _link_validity() -> str:
+    hours = settings.ACTIONHUB_LINK_MAX_AGE.total_seconds() / 3600
+    return f"{hours:g} hour{'s' if hours != 1 else ''}"
+
+
+def email_body(action: Action, *, links: dict[str, str] | None = None, recipient: str = "") -> str:
     link = deep_link(action)
-    width = max(len(label) for label, _ in _facts(action)) + 2
-    facts = "\n".join(f"{label + ':':<{width}}{value}" for label, value in _facts(action))
+    facts_list = _facts(action)
+    width = max(len(label) for label, _ in facts_list) + 2
+    facts = "\n".join(f"{label + ':':<{width}}{value}" for label, value in facts_list)
     reasons = "\n".join(f"- {reason}" for reason in _reasons(action))
     parameters = render_parameters(action.parameters, budget=EMAIL_PARAMETERS_BUDGET)
+    one_tap = ""
+    if links:
+        one_tap = (
+            f"Decide from here: each link opens a page showing the whole action, where you confirm "
+            f"(logged in as {recipient}). The links work once, only for you, for this version of the "
+            f"action, for {_link_validity()} at most.\n"
+            f"Approve: {links['approve']}\nReject:  {links['reject']}\n\n"
+        )
     return (
         f"{_headline(action)}.\n\nReview it: {link}\n\n{facts}\n\n"
-        f"Why it is held:\n{reasons}\n\nParameters:\n{parameters}\n\nReview it: {link}\n"
+        f"Why it is held:\n{reasons}\n\nParameters:\n{parameters}\n\n{one_tap}Review it: {link}\n"
     )
 
 
@@ -292,8 +321,14 @@ def slack_escape(text: str) -> str:
 
 def slack_body(action: Action) -> dict[str, Any]:
     """Slack-compatible JSON: the whole message in `text` (what receivers without blocks show),
-    and the same as blocks with a button to the deep link."""
+    and the same as blocks with buttons to the deep link and the one-tap pages.
+
+    A channel is read by many people, so its one-tap links name no reviewer: any reviewer who may
+    decide can use them once, after logging in and confirming on the page. A leaked link decides
+    nothing without a reviewer's session, and a POST from the confirmation page.
+    """
     link = deep_link(action)
+    one_tap = decision_links(action=action, channel=WEBHOOK, user_id=None)
     headline = slack_escape(_headline(action))
     facts = [(label, slack_escape(value)) for label, value in _facts(action)]
     reasons = "\n".join(f"• {slack_escape(reason)}" for reason in _reasons(action))
@@ -305,6 +340,8 @@ def slack_body(action: Action) -> dict[str, Any]:
             f"*Why it is held:*\n{reasons}",
             f"*Parameters:*\n```\n{parameters}\n```",
             f"Review it: {link}",
+            f"Decide (you confirm on the page, logged in as a reviewer): <{one_tap['approve']}|approve…> "
+            f"· <{one_tap['reject']}|reject…>",
         ]
     )
     blocks: list[dict[str, Any]] = [
@@ -324,7 +361,9 @@ def slack_body(action: Action) -> dict[str, Any]:
                     "text": {"type": "plain_text", "text": "Review in ActionHub"},
                     "url": link,
                     "style": "primary",
-                }
+                },
+                {"type": "button", "text": {"type": "plain_text", "text": "Approve…"}, "url": one_tap["approve"]},
+                {"type": "button", "text": {"type": "plain_text", "text": "Reject…"}, "url": one_tap["reject"]},
             ],
         },
     ]

@@ -282,10 +282,12 @@ def action_decide(
     approved: bool,
     reason: str = "",
     payload_hash: str | None = None,
+    via_link: dict[str, Any] | None = None,
 ) -> DecisionOutcome:
     """Record `user`'s decision. Raises a domain error (403/409) instead of deciding wrongly.
 
     A decision that arrives after the expiry time expires the action instead (fail closed).
+    `via_link` describes the one-tap link it came through, recorded on the decision's audit entry.
     """
     reason = (reason or "").strip()
     with transaction.atomic():
@@ -296,14 +298,23 @@ def action_decide(
         if expired:
             _expire_locked(action, now)
         else:
-            outcome = _record_decision(action, user, approved=approved, reason=reason, seen_hash=payload_hash, now=now)
+            outcome = _record_decision(
+                action, user, approved=approved, reason=reason, seen_hash=payload_hash, now=now, via_link=via_link
+            )
     if expired:
         raise ActionExpired("action expired before a decision was made; it will not run")
     return outcome
 
 
 def _record_decision(
-    action: Action, user: AbstractBaseUser, *, approved: bool, reason: str, seen_hash: str | None, now: datetime
+    action: Action,
+    user: AbstractBaseUser,
+    *,
+    approved: bool,
+    reason: str,
+    seen_hash: str | None,
+    now: datetime,
+    via_link: dict[str, Any] | None = None,
 ) -> DecisionOutcome:
     if seen_hash is not None and seen_hash != action.payload_hash:
         raise PayloadChanged("the action changed since you saw it; review it again")
@@ -319,6 +330,7 @@ def _record_decision(
         at=now,
     )
     actor = user.get_username()
+    via = {"via_link": via_link} if via_link else {}
     if not approved:
         _transition(
             action_id=action.id,
@@ -326,12 +338,12 @@ def _record_decision(
             target=Status.REJECTED,
             actor=actor,
             event="action.rejected",
-            data={"reason": reason, "payload_hash": action.payload_hash},
+            data={"reason": reason, "payload_hash": action.payload_hash, **via},
         )
         action.refresh_from_db()
         return DecisionOutcome(action, Status.REJECTED, 0, action.approvals_required)
     count = live.filter(decision=Decision.APPROVE).count()
-    progress = {"approvals": count, "approvals_required": action.approvals_required, "reason": reason}
+    progress = {"approvals": count, "approvals_required": action.approvals_required, "reason": reason, **via}
     if count >= action.approvals_required:
         _transition(
             action_id=action.id,

@@ -13,4 +13,7 @@ urlpatterns = [
     path("<uuid:action_id>/", views.detail, name="detail"),
     path("<uuid:action_id>/decide/", views.decide, name="decide"),
     path("<uuid:action_id>/edit/", views.edit, name="edit"),
+    path("<uuid:action_id>/changes/", views.changes, name="changes"),
+    path("link/<str:token>/", views.link, name="link"),
+    path("preferences/alert-sound/", views.alert_sound, name="alert_sound"),
 ]

@@ -6,6 +6,7 @@ approvals.services like every other door; these views only translate outcomes in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -19,13 +20,16 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from api.pagination import encode_cursor
 from approvals import exceptions
-from approvals.forms import DecisionForm, EditForm, QueueFilterForm
+from approvals.changes import action_changes, file_write_change, is_file_write
+from approvals.forms import AlertSoundForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
+from approvals.links import OneTapLink, link_check, link_decide, link_load
 from approvals.models import Action, ActionType, Decision, Status
+from approvals.preferences import reviewer_preference_get, reviewer_preference_set
 from approvals.presentation import outcome_sentence, pretty_json
 from approvals.roles import is_auditor, is_reviewer
 from approvals.runtime import CONFIG_KEYS, runtime_get
@@ -39,6 +43,8 @@ from approvals.selectors import (
     queue_counts,
 )
 from approvals.services import action_decide, action_edit, action_edit_preview
+
+logger = logging.getLogger(__name__)
 
 QUEUE_PAGE = 50
 NOT_A_REVIEWER = "The approval queue is for reviewers. Ask an administrator to add you to the reviewers group."
@@ -105,6 +111,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "levels": QUEUE_LEVELS,
         "types": ActionType.choices,
         "socket_query": "&".join(f"{key}={value}" for key, value in filters.items() if value),
+        "alert_sound": reviewer_preference_get(user=request.user).alert_sound,
     }
     if request.htmx and form.cleaned_data["after"]:
         return render(request, "approvals/queue.html#queue-page", context)
@@ -151,6 +158,7 @@ def detail_context(
         "changed_since_seen": bool(seen_hash) and seen_hash != action.payload_hash,
         "is_reviewer": is_reviewer(user),
         "current_config": _current_config(action),
+        "changes": action_changes(action=action),
     }
 
 
@@ -330,3 +338,99 @@ def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(reverse("approvals:detail", args=[action.id]))
     return redirect("approvals:detail", action_id=action.id)
+
+
+# What will change
+
+
+@require_GET
+@login_required
+def changes(request: HttpRequest, action_id: UUID) -> HttpResponse:
+    """The diff a file write would make, loaded after the detail page (it reads the file in the sandbox)."""
+    action = action_get_for(action_id=action_id, user=request.user)
+    if action is None or not is_file_write(action):
+        raise Http404("No such file write, or you may not see it.")
+    return render(request, "approvals/file_diff.html", {"action": action, "change": file_write_change(action=action)})
+
+
+# One-tap links from notifications
+
+LINK_REFUSALS = {
+    exceptions.LinkInvalid: "This link is not valid",
+    exceptions.LinkExpired: "This link has expired",
+    exceptions.LinkNotYours: "This link is not for you",
+    exceptions.LinkUsed: "This link was already used",
+    exceptions.ActionExpired: "This action expired",
+    exceptions.ActionNotPending: "This action was already decided",
+    exceptions.AlreadyDecided: "You already decided on this action",
+    exceptions.PayloadChanged: "This action changed",
+}
+CHANNEL_WORDS = {"email": "your notification email", "webhook": "a shared channel (any reviewer may use it once)"}
+
+
+def _link_refused(request: HttpRequest, error: exceptions.ActionError, link: OneTapLink | None) -> HttpResponse:
+    title = next((words for kind, words in LINK_REFUSALS.items() if isinstance(error, kind)), "Not allowed")
+    # Never the token itself: it is a credential until it expires.
+    logger.info("one-tap link refused for %s (%s): %s", request.user.get_username(), error.status_code, title)
+    reason = error.detail[:1].upper() + error.detail[1:] + "."
+    may_see = link is not None and action_get_for(action_id=link.action_id, user=request.user) is not None
+    context = {
+        "title": title,
+        "reason": reason,
+        "status": error.status_code,
+        "action_id": link.action_id if may_see else None,
+    }
+    return render(request, "approvals/link_refused.html", context, status=error.status_code)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def link(request: HttpRequest, token: str) -> HttpResponse:
+    """A one-tap link: GET shows the whole action to confirm; only the POST from that page decides."""
+    one_tap = None
+    try:
+        one_tap = link_load(token)
+        action = link_check(link=one_tap, user=request.user)
+    except exceptions.ActionError as error:
+        return _link_refused(request, error, one_tap)
+    form = LinkDecisionForm(request.POST if request.method == "POST" else None, decision=one_tap.decision)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = link_decide(link=one_tap, user=request.user, reason=form.cleaned_data["reason"])
+        except exceptions.ActionError as error:
+            return _link_refused(request, error, one_tap)
+        if one_tap.decision == Decision.REJECT:
+            messages.success(request, "You rejected this action; it will not run.")
+        elif outcome.status == Status.APPROVED:
+            messages.success(request, "Approved: it runs now.")
+        else:
+            progress = f"{outcome.approvals} of {outcome.approvals_required}"
+            messages.success(request, f"Your approval is recorded ({progress}); it waits for another reviewer.")
+        return redirect("approvals:detail", action_id=action.id)
+    approvals = action_approvals(action)
+    context = {
+        "action": action,
+        "decision": one_tap.decision,
+        "channel_words": CHANNEL_WORDS.get(one_tap.channel, "a notification"),
+        "parameters_json": pretty_json(action.parameters),
+        "approving": [a for a in approvals if a["user"] != "system" and a["decision"] == Decision.APPROVE],
+        "changes": action_changes(action=action),
+        "form": form,
+        "message": "Not recorded: fix the reason below." if form.is_bound else "",
+    }
+    return render(request, "approvals/link.html", context, status=400 if form.is_bound else 200)
+
+
+# Desktop alerts
+
+
+@require_POST
+@reviewer_required
+def alert_sound(request: HttpRequest) -> HttpResponse:
+    """Turn the queue's alert sound on or off for this reviewer, on every device they use."""
+    form = AlertSoundForm(request.POST)
+    form.is_valid()  # an unchecked box sends nothing: off
+    preference = reviewer_preference_set(user=request.user, alert_sound=form.cleaned_data.get("sound", False))
+    if request.htmx:
+        return render(request, "approvals/queue.html#alert-prefs", {"alert_sound": preference.alert_sound})
+    return redirect("approvals:queue")

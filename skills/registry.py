@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 BUILTIN_DIR = Path(__file__).resolve().parent / "manifests"
 BUILTIN_ENTRYPOINTS = Path(__file__).resolve().parent / "entrypoints"
 ACCESS_LEVELS = ("none", "filesystem", "system")
+REVERSIBLE = ("reversible", "partial", "irreversible")
 _ENTRYPOINT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$")
 
 
@@ -41,6 +42,16 @@ class Skill:
     memory: str
     parameters: dict[str, Any] = field(default_factory=dict)
     entrypoint_path: Path | None = None
+    # Either one of REVERSIBLE, or {"parameter": name, "values": {value: one of REVERSIBLE}, "default": ...}.
+    reversibility: str | dict[str, Any] = "irreversible"
+
+    def reversibility_for(self, parameters: dict[str, Any]) -> str:
+        """What running the skill with `parameters` can be undone to, as the manifest declares."""
+        if isinstance(self.reversibility, str):
+            return self.reversibility
+        chosen = parameters.get(self.reversibility["parameter"]) if isinstance(parameters, dict) else None
+        values = self.reversibility["values"]
+        return values[chosen] if isinstance(chosen, str) and chosen in values else self.reversibility["default"]
 
     def validate(self, parameters: dict[str, Any]) -> list[str]:
         """Schema errors for `parameters`, as readable strings; empty when valid."""
@@ -60,6 +71,24 @@ def _entrypoint_path(name: str, directory: Path) -> Path:
     return path
 
 
+def _reversibility(declared: Any) -> str | dict[str, Any]:
+    choices = ", ".join(REVERSIBLE)
+    if isinstance(declared, str):
+        if declared not in REVERSIBLE:
+            raise ManifestError(f"reversibility must be one of {choices}, not {declared!r}")
+        return declared
+    if not isinstance(declared, dict) or set(declared) != {"parameter", "values", "default"}:
+        raise ManifestError(f"reversibility must be one of {choices}, or an object with parameter, values and default")
+    values = declared["values"]
+    if not isinstance(declared["parameter"], str) or not isinstance(values, dict) or not values:
+        raise ManifestError("reversibility needs a parameter name and a non-empty values object")
+    declared_values = [*values.items(), ("default", declared["default"])]
+    bad = sorted(str(key) for key, value in declared_values if value not in REVERSIBLE)
+    if bad:
+        raise ManifestError(f"reversibility of {', '.join(bad)} must be one of {choices}")
+    return {"parameter": declared["parameter"], "values": dict(values), "default": declared["default"]}
+
+
 def _load(path: Path, entrypoints: Path) -> Skill:
     try:
         raw = json.loads(path.read_text())
@@ -74,6 +103,8 @@ def _load(path: Path, entrypoints: Path) -> Skill:
             memory=str(raw.get("memory", "256m")),
             parameters=raw.get("parameters", {"type": "object"}),
             entrypoint_path=_entrypoint_path(str(raw["entrypoint"]), entrypoints),
+            # Undeclared means nobody promised it can be undone.
+            reversibility=_reversibility(raw.get("reversibility", "irreversible")),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ManifestError(f"{path.name}: {exc}") from exc

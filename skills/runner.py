@@ -94,6 +94,33 @@ def run_skill(*, skill: Skill, parameters: dict[str, Any]) -> sandbox.SandboxRun
         raise HandlerError(str(exc)) from exc
 
 
+def workspace_file_read(*, workspace: str, path: str, timeout: float) -> dict[str, Any] | None:
+    """Read one file through the filesystem skill with the workspace mounted read-only, for previews.
+
+    None when the workspace does not exist (it is not created for a look); HandlerError with the
+    skill's reason when the file cannot be read (missing, not text, too large, a link...).
+    """
+    skill = get_skill(FILESYSTEM_SKILL)
+    if skill is None or skill.entrypoint_path is None:
+        raise HandlerError("the filesystem skill is not available")
+    if not _WORKSPACE_RE.match(workspace):
+        raise HandlerError(f"invalid workspace name {workspace!r}")
+    root = Path(settings.ACTIONHUB_WORKSPACES_DIR) / workspace
+    if root.is_symlink() or not root.is_dir():
+        return None
+    job = sandbox.SandboxJob(
+        name=f"{skill.id}/{skill.entrypoint} (preview)",
+        source=skill.entrypoint_path.read_text(),
+        job={"params": {"operation": "read", "path": path, "workspace": workspace}, "limits": _limits()},
+        profile=sandbox.Profile(memory=skill.memory, workspace=str(root.resolve()), read_only=True),
+        timeout=timeout,
+    )
+    try:
+        return sandbox.run(job).output
+    except (sandbox.SandboxUnavailable, sandbox.SandboxError) as exc:
+        raise HandlerError(str(exc)) from exc
+
+
 def _audit_file_operation(action: Action, parameters: dict[str, Any], *, output: Any, error: str | None) -> None:
     data: dict[str, Any] = {
         "workspace": parameters.get("workspace") or DEFAULT_WORKSPACE,

@@ -58,6 +58,8 @@ class Profile:
 
     memory: str
     workspace: str | None = None
+    # Previews read a workspace without being able to change it.
+    read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,11 @@ def _create(profile: Profile, role: str) -> str:
         ulimits=[Ulimit(name="nofile", soft=OPEN_FILES, hard=OPEN_FILES)],
         # Output travels over the attach stream only; nothing is kept in Docker's logs.
         log_config=LogConfig(type=LogConfig.types.NONE),
-        binds={profile.workspace: {"bind": WORKSPACE_MOUNT, "mode": "rw"}} if profile.workspace else None,
+        binds=(
+            {profile.workspace: {"bind": WORKSPACE_MOUNT, "mode": "ro" if profile.read_only else "rw"}}
+            if profile.workspace
+            else None
+        ),
     )
     created = api.create_container(
         settings.ACTIONHUB_SANDBOX_IMAGE,

@@ -24,6 +24,7 @@ def skills_list() -> list[dict[str, Any]]:
             "access": skill.access,
             "timeout": skill.timeout,
             "memory": skill.memory,
+            "reversibility": skill.reversibility,
             "parameters": skill.parameters,
             "enabled": states.get(skill.id, True),
         }

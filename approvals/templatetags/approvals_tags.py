@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from approvals.models import Action
 from approvals.presentation import action_summary, duration_words, pretty_json
+from approvals.reversibility import Reversibility, action_reversibility
 
 register = template.Library()
 
@@ -31,3 +32,8 @@ def time_until(moment) -> str:
 @register.filter
 def time_since(moment) -> str:
     return duration_words(timezone.now() - moment) if moment else ""
+
+
+@register.filter
+def reversibility(action: Action) -> Reversibility:
+    return action_reversibility(action)

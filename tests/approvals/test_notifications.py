@@ -137,23 +137,34 @@ def _submit(api_as, user, spec: dict[str, Any]) -> dict[str, Any]:
     return response.json()
 
 
-def test_it_emails_reviewers_the_whole_held_action_with_a_deep_link(api_as, alice, reviewers, fast_retries):
+def test_it_emails_each_reviewer_the_whole_held_action_with_their_own_links(api_as, alice, reviewers, fast_retries):
     parameters = {"operation": "write", "path": "reports/q3.md", "content": "line one\nline two: keep every word"}
     action = _submit(api_as, alice, {"action_type": "file_operation", "parameters": parameters})
     assert action["status"] == "pending"
 
     run_notification_tasks()
 
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert sorted(message.to) == ["bob@example.org", "carol@example.org", "root@example.org"]
-    assert "HIGH file_operation from alice" in message.subject
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "bob@example.org",
+        "carol@example.org",
+        "root@example.org",
+    ]
+    assert all(len(message.to) == 1 for message in mail.outbox)
     link = f"https://actionhub.example.org/approvals/{action['id']}/"
-    body = message.body
-    assert link in body
-    assert json.dumps(parameters, indent=2, ensure_ascii=False, sort_keys=True) in body
-    for fact in ("file_operation", "HIGH", "alice", "file write changes data", "Expires:", "Approvals needed: 1"):
-        assert fact in body
+    one_tap = {}
+    for message in mail.outbox:
+        assert "HIGH file_operation from alice" in message.subject
+        body = message.body
+        assert link in body
+        assert json.dumps(parameters, indent=2, ensure_ascii=False, sort_keys=True) in body
+        for fact in ("file_operation", "HIGH", "alice", "file write changes data", "Expires:", "Approvals needed: 1"):
+            assert fact in body
+        assert "Reversibility:" in body and "partly reversible" in body
+        links = re.findall(r"^(Approve|Reject): +(https://actionhub\.example\.org/approvals/link/\S+/)$", body, re.M)
+        assert [decision for decision, _ in links] == ["Approve", "Reject"]
+        one_tap[message.to[0]] = [url for _, url in links]
+    everyone = [url for urls in one_tap.values() for url in urls]
+    assert len(set(everyone)) == 6, "every reviewer gets links of their own"
     assert _notifications(action["id"]) == [
         (
             "notification.sent",
@@ -199,6 +210,10 @@ def test_it_posts_a_slack_compatible_message_through_a_real_worker(api_as, alice
         assert any('"operation": "delete"' in block.get("text", {}).get("text", "") for block in sections)
         (actions,) = [block for block in body["blocks"] if block["type"] == "actions"]
         assert actions["elements"][0]["url"] == link
+        # A shared channel gets links any reviewer may use once, after logging in and confirming.
+        assert [element["text"]["text"] for element in actions["elements"][1:]] == ["Approve…", "Reject…"]
+        assert all("/approvals/link/" in element["url"] for element in actions["elements"][1:])
+        assert "*Reversibility:* irreversible" in body["text"]
     sent = _notifications(action["id"], "webhook")
     assert sorted(data["target"] for _, data in sent) == sorted([receiver.origin, other.origin])
     assert {event for event, _ in sent} == {"notification.sent"}
@@ -218,8 +233,8 @@ def test_it_retries_a_failing_webhook_without_sending_the_email_again(alice, rev
         receiver.close()
 
     assert len(receiver.bodies) == 3
-    assert receiver.bodies[0] == receiver.bodies[2]
-    assert len(mail.outbox) == 1
+    assert _without_links(receiver.bodies[0]) == _without_links(receiver.bodies[2])
+    assert len(mail.outbox) == 3  # one per reviewer, sent once
     assert _notifications(action.id, "webhook") == [
         (
             "notification.failed",
@@ -267,7 +282,7 @@ def test_it_gives_up_on_a_silent_webhook_and_leaves_the_action_pending(alice, re
     ]
     assert failures[-1][1]["error"] == "no answer within 0.3s"
     assert Action.objects.get(id=action.id).status == Status.PENDING
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 3
 
 
 def test_it_folds_only_an_enormous_value_and_says_so(alice, reviewers, receiver, fast_retries, settings):
@@ -319,8 +334,8 @@ def test_it_tells_reviewers_again_when_an_edit_keeps_the_action_held(alice, bob,
     action_edit(action_id=action.id, user=bob, parameters={"operation": "delete", "path": "notes/older.txt"})
     run_notification_tasks()
 
-    assert len(mail.outbox) == 2
-    assert '"path": "notes/older.txt"' in mail.outbox[1].body
+    assert len(mail.outbox) == 6
+    assert all('"path": "notes/older.txt"' in message.body for message in mail.outbox[3:])
 
 
 def test_it_does_not_notify_about_an_action_decided_before_delivery(alice, bob, reviewers, fast_retries):
@@ -330,6 +345,11 @@ def test_it_does_not_notify_about_an_action_decided_before_delivery(alice, bob, 
 
     assert mail.outbox == []
     assert _notifications(action.id) == []
+
+
+def _without_links(body: dict[str, Any]) -> str:
+    """A webhook body with its one-tap links (signed anew on each attempt) blanked out."""
+    return re.sub(r"/approvals/link/[^/|\"]+/", "/approvals/link/…/", json.dumps(body, sort_keys=True))
 
 
 def _write(content: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0002_groups'),
+        ('approvals', '0003_link_uses_and_reviewer_preferences'),
         ('rules', '0001_initial'),
     ]
 
