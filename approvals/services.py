@@ -187,9 +187,10 @@ def _decide_by_rule(action: Action, rules: list[CompiledRule], level: str, now: 
     """Let the first rule still as compiled (deny rules come first) decide the new pending action.
 
     A rule edited, disabled or expired by another process since this one compiled it is not
-    used; the rules are then looked up again once, fresh. False when none decides after all.
+    used: the rules are looked up again, fresh, before any rule after it may decide (a stale
+    deny must not let an allow win). False when none decides after all.
     """
-    for _ in range(2):
+    for attempt in range(2):
         for rule in rules:
             note = rule_hit_record(
                 rule_id=rule.id, updated_at=rule.updated_at, effect=rule.effect, action_id=action.id, now=now
@@ -197,12 +198,15 @@ def _decide_by_rule(action: Action, rules: list[CompiledRule], level: str, now: 
             if note is not None:
                 _apply_rule(action, rule, note, now)
                 return True
+            if attempt == 0:
+                break
         rules = rules_deciding(
             action_type=action.action_type,
             skill_id=action.skill_id,
             parameters=action.parameters,
             level=level,
             now=now,
+            fresh=True,
         )
     return False
 

@@ -72,15 +72,15 @@ def _load() -> Index:
     return {key: Bucket(key[0], rules) for key, rules in grouped.items()}
 
 
-def _index() -> Index:
+def _index(*, fresh: bool) -> Index:
     global _compiled
     version = rules_version()
     compiled = _compiled
-    if compiled is not None and compiled[0] == version:
+    if not fresh and compiled is not None and compiled[0] == version:
         return compiled[1]
     with _reload_lock:
         compiled = _compiled
-        if compiled is None or compiled[0] != version:
+        if fresh or compiled is None or compiled[0] != version:
             # Read after the version, so the copy is at least as new as the version it carries.
             compiled = (version, _load())
             _compiled = compiled
@@ -88,12 +88,21 @@ def _index() -> Index:
 
 
 def rules_deciding(
-    *, action_type: str, skill_id: str | None, parameters: dict[str, Any], level: str, now: datetime
+    *,
+    action_type: str,
+    skill_id: str | None,
+    parameters: dict[str, Any],
+    level: str,
+    now: datetime,
+    fresh: bool = False,
 ) -> list[CompiledRule]:
-    """The live rules that decide this action, deny rules first; empty when rules are switched off."""
+    """The live rules that decide this action, deny rules first; empty when rules are switched off.
+
+    `fresh` reloads the rules even if the version has not moved (a hit found a rule changed).
+    """
     if not settings.ACTIONHUB_RULES_ENABLED:
         return []
-    bucket = _index().get((action_type, skill_id or None))
+    bucket = _index(fresh=fresh).get((action_type, skill_id or None))
     if bucket is None:
         return []
     return [rule for rule in bucket.candidates(parameters) if rule.decides(parameters=parameters, level=level, now=now)]

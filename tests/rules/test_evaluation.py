@@ -224,3 +224,18 @@ def test_it_records_only_real_changes_in_an_edit_diff(erin):
     assert diff == {"note": {"old": "first", "new": "second"}}
     with pytest.raises(InvalidRule, match="nothing changed"):
         rule_edit(rule_id=rule.id, user=erin, matchers=NOTES_GLOB, effect="allow", expires_at=moment, note="second")
+
+
+def test_it_never_lets_an_allow_win_over_a_deny_that_changed_in_another_process(alice, erin):
+    make_rule(erin, effect="allow")
+    deny = make_rule(erin, effect="deny", note="old note")
+    evaluation.rules_deciding(
+        action_type="file_operation", skill_id=None, parameters={}, level="high", now=timezone.now()
+    )
+    # Another process edits the deny (still matching); this process has not seen the new version yet.
+    rule_edit(
+        rule_id=deny.id, user=erin, matchers=NOTES_GLOB, effect="deny", expires_at=deny.expires_at, note="new note"
+    )
+    action = make_action(alice, HIGH_ACTION)
+    assert action.status == Status.REJECTED
+    assert AuditEntry.objects.get(action_id=action.id, event="action.rejected").data["reason"] == "new note"
