@@ -6,7 +6,8 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from api.status import queue_depth, request_user, workers_alive
+from api.status import request_user
+from approvals.health import queue_depth, workers_alive
 from approvals.models import Action
 from audit.models import AuditHead
 

@@ -22,7 +22,7 @@ class Classification:
 
 
 def _screen_parameters(parameters: Any) -> list[str]:
-    """Injection-screen every string inside `parameters`."""
+    """Injection-screen every string inside `parameters`; the reasons if the screen flags them."""
     texts: list[str] = []
 
     def walk(value: Any) -> None:
@@ -38,7 +38,7 @@ def _screen_parameters(parameters: Any) -> list[str]:
 
     walk(parameters)
     result = screen_text("\n".join(texts))
-    return result.reasons
+    return result.reasons if result.flagged else []
 
 
 def _base(action_type: str, parameters: dict[str, Any], skill: Skill | None, skill_id: str | None) -> Classification:
@@ -56,9 +56,9 @@ def _base(action_type: str, parameters: dict[str, Any], skill: Skill | None, ski
             return Classification(SecurityLevel.HIGH, [f"skill {skill.id!r} declares {skill.access} access"])
         return Classification(SecurityLevel.MEDIUM, [f"skill {skill.id!r} declares no filesystem or system access"])
     if action_type == ActionType.CHAT:
-        flags = screen_text(str(parameters.get("message", ""))).reasons
-        if flags:
-            return Classification(SecurityLevel.HIGH, [f"injection screen: {reason}" for reason in flags])
+        screened = screen_text(str(parameters.get("message", "")))
+        if screened.flagged:
+            return Classification(SecurityLevel.HIGH, [f"injection screen: {reason}" for reason in screened.reasons])
         return Classification(SecurityLevel.LOW, ["chat message"])
     if action_type in (ActionType.MODEL_SWITCH, ActionType.API_CALL):
         return Classification(SecurityLevel.MEDIUM, [f"{action_type} is medium by policy"])

@@ -24,3 +24,4 @@ fi
 .venv/bin/python bench/ws_fanout.py
 .venv/bin/python bench/rules.py
 .venv/bin/python bench/sandbox.py
+.venv/bin/python bench/injection.py

@@ -1,0 +1,113 @@
+"""What the running system looks like, for staff: the LLM server, workers, queue depth and sandbox.
+
+Read by /api/status, /metrics and the /status/ page. Every outside check has a short timeout and the
+two slow ones (LLM server, Docker) run side by side, so a dead dependency never hangs a page.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from approvals.models import Action, SecurityLevel, Status, WorkerHeartbeat
+from approvals.runtime import runtime_get
+from llm.client import LLMClient, LLMError
+from skills.sandbox import docker_status
+
+# Workers renew their heartbeat every few seconds; one silent for longer is presumed dead.
+WORKER_ALIVE_WITHIN = timedelta(seconds=15)
+LLM_TIMEOUT = 2.0
+LLM_CONNECT_TIMEOUT = 1.0
+
+
+def llm_probe() -> tuple[list[str] | None, str]:
+    """The models the LLM server lists, or None and why it could not be asked."""
+    try:
+        with LLMClient(
+            base_url=settings.ACTIONHUB_LLM_URL,
+            api=settings.ACTIONHUB_LLM_API,
+            api_key=settings.ACTIONHUB_LLM_API_KEY,
+            timeout=LLM_TIMEOUT,
+            connect_timeout=LLM_CONNECT_TIMEOUT,
+            retries=0,
+        ) as client:
+            return client.list_models(), ""
+    except LLMError as exc:
+        return None, str(exc)
+
+
+def llm_health(*, active_model: str, probe: tuple[list[str] | None, str]) -> dict[str, Any]:
+    models, error = probe
+    info: dict[str, Any] = {
+        "url": settings.ACTIONHUB_LLM_URL,
+        "api": settings.ACTIONHUB_LLM_API,
+        "active_model": active_model,
+        "reachable": models is not None,
+    }
+    if models is None:
+        info["error"] = error
+    else:
+        info["models"] = len(models)
+        info["model_names"] = models
+        info["active_model_available"] = active_model in models
+    return info
+
+
+def worker_list(*, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every worker that has reported, most recently seen first, with the silent ones marked stale."""
+    now = now or timezone.now()
+    return [
+        {
+            "id": beat.worker_id,
+            "pid": beat.pid,
+            "started_at": beat.started_at,
+            "last_seen": beat.last_seen,
+            "seconds_ago": max(0, int((now - beat.last_seen).total_seconds())),
+            "stale": beat.last_seen < now - WORKER_ALIVE_WITHIN,
+        }
+        for beat in WorkerHeartbeat.objects.order_by("-last_seen", "worker_id")
+    ]
+
+
+def workers_alive() -> int:
+    return WorkerHeartbeat.objects.filter(last_seen__gte=timezone.now() - WORKER_ALIVE_WITHIN).count()
+
+
+def queue_depth() -> dict[str, int]:
+    return {
+        "pending_review": Action.objects.filter(status=Status.PENDING).count(),
+        "approved_waiting": Action.objects.filter(status=Status.APPROVED).count(),
+        "executing": Action.objects.filter(status=Status.EXECUTING).count(),
+        "tasks_ready": DBTaskResult.objects.filter(status=TaskResultStatus.READY).count(),
+    }
+
+
+def pending_by_level() -> dict[str, int]:
+    counts = dict.fromkeys(SecurityLevel.values, 0)
+    rows = Action.objects.filter(status=Status.PENDING).values("security_level").annotate(n=Count("id")).order_by()
+    for row in rows:
+        counts[row["security_level"]] = row["n"]
+    return counts
+
+
+def system_health() -> dict[str, Any]:
+    """Everything staff see about the system; the LLM server and Docker are asked in parallel."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="health") as pool:
+        llm = pool.submit(llm_probe)
+        docker = pool.submit(docker_status)
+        workers = worker_list()
+        queue = {**queue_depth(), "pending_by_level": pending_by_level()}
+        active_model = runtime_get("default_model")
+        return {
+            "llm": llm_health(active_model=active_model, probe=llm.result()),
+            "workers": {"alive": sum(not worker["stale"] for worker in workers), "list": workers},
+            "queue": queue,
+            "docker": docker.result(),
+        }
