@@ -35,6 +35,7 @@ def test_it_creates_a_rule_from_a_held_action_with_a_live_preview(browser, start
     page.fill("#id_value_path", "notes/a.txt")
     page.wait_for_function("() => document.querySelector('[data-preview-count]')?.innerText === '1'")
     page.fill("#id_note", "a.txt is regenerated nightly")
+    page.wait_for_load_state("networkidle")  # let the last preview land before leaving the page
     page.screenshot(path=str(tmp_path / "rule-form.png"), full_page=True)
 
     page.click("text=Approve and save the rule")
