@@ -21,7 +21,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from approvals.routing import websocket_urlpatterns  # noqa: E402
+from approvals.routing import websocket_urlpatterns as approvals_websockets  # noqa: E402
+from audit.routing import websocket_urlpatterns as audit_websockets  # noqa: E402
+from chat.routing import websocket_urlpatterns as chat_websockets  # noqa: E402
 from realtime.security import SameOriginValidator  # noqa: E402
 
 ASYNC_PATHS = frozenset({"/api/chat"})
@@ -38,6 +40,8 @@ async def http_application(scope, receive, send) -> None:
 application = ProtocolTypeRouter(
     {
         "http": http_application,
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(
+            AuthMiddlewareStack(URLRouter(approvals_websockets + chat_websockets + audit_websockets))
+        ),
     }
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -87,6 +88,29 @@ def env_secret(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def env_routing(name: str) -> dict[str, list[str]]:
+    """A JSON object from `action_type` or `action_type:skill_id` to a list of group names."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return {}
+    try:
+        routing = json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
+    if not isinstance(routing, dict) or not all(
+        isinstance(key, str)
+        and isinstance(groups, list)
+        and groups
+        and all(isinstance(group, str) and group for group in groups)
+        for key, groups in routing.items()
+    ):
+        raise ImproperlyConfigured(
+            f'{name} must map "action_type" or "action_type:skill_id" to a non-empty list of group names, '
+            'e.g. {"file_operation": ["ops"], "skill_execution:python": ["ml-reviewers"]}'
+        )
+    return routing
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 
@@ -130,6 +154,7 @@ INSTALLED_APPS = [
     "api",
     "llm",
     "realtime",
+    "chat",
     "axes",
 ]
 
@@ -320,6 +345,14 @@ ACTIONHUB_QUORUM_CRITICAL = env_int("ACTIONHUB_QUORUM_CRITICAL", 2)
 if ACTIONHUB_QUORUM_CRITICAL < 1:
     raise ImproperlyConfigured("ACTIONHUB_QUORUM_CRITICAL must be at least 1")
 ACTIONHUB_WEBHOOK_URLS = env_list("ACTIONHUB_WEBHOOK_URLS")
+# Routing of held actions to reviewer groups when no RoutingRule (admin) matches; empty: every reviewer.
+ACTIONHUB_ROUTING = env_routing("ACTIONHUB_ROUTING")
+# Escalation: a held action still undecided after this long (unset: half its expiry window) is
+# announced once to the members of this group.
+ACTIONHUB_ESCALATE_AFTER: timedelta | None = (
+    env_duration("ACTIONHUB_ESCALATE_AFTER", "") if env_str("ACTIONHUB_ESCALATE_AFTER") else None
+)
+ACTIONHUB_ESCALATION_GROUP = env_str("ACTIONHUB_ESCALATION_GROUP", "escalation")
 # Notifications of held actions link here, so it must be the address reviewers open.
 ACTIONHUB_BASE_URL = env_str("ACTIONHUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ACTIONHUB_NOTIFY_RETRIES = env_int("ACTIONHUB_NOTIFY_RETRIES", 5)
@@ -372,3 +405,6 @@ ACTIONHUB_REVERSIBILITY_OVERRIDES: dict[str, str] = {}
 ACTIONHUB_LINK_MAX_AGE = env_duration("ACTIONHUB_LINK_MAX_AGE", "24h")
 # The detail page's "what will change" preview (a file's current content, read in the sandbox) gives up after this.
 ACTIONHUB_PREVIEW_TIMEOUT = env_float("ACTIONHUB_PREVIEW_TIMEOUT", 5.0)
+# Audit history page: it re-checks only entries newer than the last verified one, and the
+# whole chain again once the last full check is older than this.
+ACTIONHUB_AUDIT_FULL_VERIFY_EVERY = env_duration("ACTIONHUB_AUDIT_FULL_VERIFY_EVERY", "1h")

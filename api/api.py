@@ -21,6 +21,8 @@ from api import schemas
 from api.auth import AUTH, RateLimited, check_rate_limit
 from api.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
 from api.status import status_payload
+from approvals.assignment import assigned_names, assigned_names_by_action, viewer_for
+from approvals.bulk import BulkItem, actions_decide_bulk
 from approvals.exceptions import ActionError
 from approvals.models import Action, ActionType, Status
 from approvals.roles import is_auditor, is_reviewer
@@ -104,7 +106,9 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
     return _error(request, 401, "authentication required: send 'Authorization: Bearer <token>' or log in")
 
 
-def action_payload(action: Action, *, approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def action_payload(
+    action: Action, *, approvals: list[dict[str, Any]] | None = None, groups: list[str] | None = None
+) -> dict[str, Any]:
     return {
         "id": action.id,
         "action_type": action.action_type,
@@ -126,6 +130,8 @@ def action_payload(action: Action, *, approvals: list[dict[str, Any]] | None = N
         "requires_approval": action.requires_approval,
         "attempt": action.attempt,
         "needs_review": action.needs_review,
+        "assigned_groups": assigned_names(action) if groups is None else groups,
+        "escalated_at": action.escalated_at,
     }
 
 
@@ -164,9 +170,12 @@ def create_action(request: HttpRequest, body: schemas.ActionIn):
 
 
 @api.get("/actions/pending", response=schemas.ActionPage, tags=["actions"])
-def list_pending(request: HttpRequest, limit: int | None = None, cursor: str | None = None):
-    """Pending actions, oldest first (reviewers)."""
+def list_pending(request: HttpRequest, limit: int | None = None, cursor: str | None = None, assigned: str = ""):
+    """Pending actions the reviewer may decide, oldest first; `assigned=me`: only those routed to one
+    of their groups."""
     _require_reviewer(request)
+    if assigned not in ("", "me"):
+        raise HttpError(400, "assigned must be 'me' or left out")
     size = clamp_limit(limit)
     after = decode_cursor(cursor, size=2)
     key = None
@@ -178,19 +187,45 @@ def list_pending(request: HttpRequest, limit: int | None = None, cursor: str | N
             raise BadCursor("cursor is not valid") from exc
         if created_at is None or created_at.tzinfo is None:
             raise BadCursor("cursor is not valid")
-    actions = pending_actions(after=key, limit=size + 1)
+    actions = pending_actions(
+        viewer=viewer_for(request.user), after=key, limit=size + 1, assigned_only=assigned == "me"
+    )
     page, more = actions[:size], len(actions) > size
     next_url = None
     if more:
         last = page[-1]
+        mine = "&assigned=me" if assigned else ""
         next_url = request.build_absolute_uri(
-            f"{request.path}?limit={size}&cursor={encode_cursor([last.created_at.isoformat(), str(last.id)])}"
+            f"{request.path}?limit={size}&cursor={encode_cursor([last.created_at.isoformat(), str(last.id)])}{mine}"
         )
     # Rendered without re-validating each item through pydantic: the payloads are built here
     # from model fields, and validation tripled the cost of a page (see bench/).
     approvals = approvals_by_action([action.id for action in page])
-    results = [action_payload(action, approvals=approvals[action.id]) for action in page]
+    groups = assigned_names_by_action([action.id for action in page])
+    results = [action_payload(action, approvals=approvals[action.id], groups=groups[action.id]) for action in page]
     return api.create_response(request, {"results": results, "next": next_url}, status=200)
+
+
+@api.post("/actions/decide", response=schemas.BulkDecisionOut, tags=["actions"])
+def decide_actions(request: HttpRequest, body: schemas.BulkDecisionIn):
+    """Decide up to 200 actions at once, each on its own: per-item results, never all-or-nothing.
+
+    Over 200 items or a repeated id is a 400 and nothing is decided. A rejection without a reason,
+    an own action, a changed payload (`payload_hash` differs), an action already decided, expired,
+    or not assigned to you is refused for that item alone, with `code` and `detail` saying why.
+    """
+    check_rate_limit(request)
+    items = [
+        BulkItem(action_id=item.id, approved=item.approved, reason=item.reason, payload_hash=item.payload_hash)
+        for item in body.decisions
+    ]
+    results = actions_decide_bulk(user=request.user, items=items)
+    return {
+        "results": [
+            {"id": result.action_id, "status": result.status, "detail": result.detail, "code": result.code}
+            for result in results
+        ]
+    }
 
 
 @api.get("/actions/{action_id}", response=schemas.ActionOut, tags=["actions"])

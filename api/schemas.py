@@ -43,6 +43,10 @@ class ActionOut(Schema):
     requires_approval: bool
     attempt: int
     needs_review: bool
+    assigned_groups: list[str] = Field(
+        default_factory=list, description="reviewer groups it is routed to; empty: every reviewer"
+    )
+    escalated_at: datetime | None = None
 
 
 class ActionPage(Schema):
@@ -54,6 +58,31 @@ class DecisionIn(Schema):
     approved: bool
     reason: str = Field("", max_length=5000)
     payload_hash: str | None = None
+
+
+class BulkDecisionItem(Schema):
+    id: UUID
+    approved: bool
+    reason: str = Field("", max_length=5000)
+    payload_hash: str | None = None
+
+
+class BulkDecisionIn(Schema):
+    decisions: list[BulkDecisionItem]
+
+
+class BulkResultOut(Schema):
+    id: UUID
+    status: str = Field(description="approved, rejected, pending (your approval recorded, more needed) or refused")
+    detail: str
+    code: str = Field(
+        description="why it was refused: own_action, changed, already_decided, expired, not_assigned, "
+        "not_found, reason_required; empty otherwise"
+    )
+
+
+class BulkDecisionOut(Schema):
+    results: list[BulkResultOut]
 
 
 class EditIn(Schema):

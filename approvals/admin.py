@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from approvals.models import Action, Approval, LinkUse, RuntimeSetting, WorkerHeartbeat
+from approvals.models import Action, Approval, LinkUse, RoutingRule, RuntimeSetting, WorkerHeartbeat
 from audit.admin import ReadOnlyAdmin
 
 
@@ -25,6 +25,29 @@ class ActionAdmin(ReadOnlyAdmin):
     search_fields = ("id", "requested_by__username", "skill_id")
     date_hierarchy = "created_at"
     inlines = [ApprovalInline]
+    exclude = ("assigned_groups",)
+    readonly_fields = ("assigned",)
+
+    @admin.display(description="assigned groups")
+    def assigned(self, obj: Action) -> str:
+        return ", ".join(sorted(obj.assigned_groups.values_list("name", flat=True))) or "every reviewer"
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """Routes held actions to reviewer groups. A change applies to actions held from then on;
+    actions already waiting keep the groups they were given."""
+
+    list_display = ("action_type", "skill_id", "group_names", "note", "updated_at")
+    list_filter = ("action_type",)
+    filter_horizontal = ("groups",)
+
+    @admin.display(description="groups")
+    def group_names(self, obj: RoutingRule) -> str:
+        return ", ".join(sorted(group.name for group in obj.groups.all()))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
 
 
 @admin.register(RuntimeSetting)

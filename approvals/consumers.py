@@ -1,8 +1,9 @@
 """/ws/approvals/: pushes rendered fragments to open queue and detail pages.
 
-Queue sockets (reviewers only) get the changed row, or its removal, plus fresh counts; a socket
-opened with `?action=<id>` (anyone who may see that action) gets its live detail panel. Sockets
-close when their session logs out.
+Queue sockets (reviewers only) get the changed rows their reviewer may decide (routing:
+approvals/assignment.py), or their removal, plus fresh counts; a socket opened with
+`?action=<id>` (anyone who may see that action) gets its live detail panel. Sockets close when
+their session logs out.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 from uuid import UUID
@@ -20,7 +22,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 
 from approvals import events
-from approvals.fragments import QueueFragment, detail_fragment, queue_fragment
+from approvals.assignment import viewer_for
+from approvals.fragments import detail_fragment, queue_counts_html, queue_rows
 from approvals.models import ActionType
 from approvals.roles import is_reviewer
 from approvals.selectors import QUEUE_LEVELS, action_get_for
@@ -31,13 +34,13 @@ CLOSE_FORBIDDEN = 4003
 CLOSE_LOGGED_OUT = 4001
 RECHECK_SECONDS = 30.0
 
-# One render per broadcast per process, shared by every queue socket of this process.
-_renders: OrderedDict[tuple[str, float], asyncio.Future] = OrderedDict()
+# One render per broadcast per process, shared by every queue socket of this process: the rows
+# under (sent, ids), the counts under (sent, viewer key).
+_renders: OrderedDict[tuple[Any, ...], asyncio.Future] = OrderedDict()
 _RENDERS_KEPT = 256
 
 
-async def _shared_queue_fragment(action_id: str, sent: float) -> QueueFragment | None:
-    key = (action_id, sent)
+async def _shared(key: tuple[Any, ...], render: Callable[..., Any], **kwargs: Any) -> Any:
     future = _renders.get(key)
     if future is None or future.get_loop() is not asyncio.get_running_loop():
         future = asyncio.get_running_loop().create_future()
@@ -45,7 +48,7 @@ async def _shared_queue_fragment(action_id: str, sent: float) -> QueueFragment |
         while len(_renders) > _RENDERS_KEPT:
             _renders.popitem(last=False)
         try:
-            future.set_result(await database_sync_to_async(queue_fragment)(action_id=action_id))
+            future.set_result(await database_sync_to_async(render)(**kwargs))
         except Exception as exc:
             future.set_exception(exc)
             _renders.pop(key, None)
@@ -72,6 +75,7 @@ class ApprovalsConsumer(AsyncWebsocketConsumer):
         self.seen_hash = _one(query, "seen")
         self.level = _one(query, "level") or None
         self.action_type = _one(query, "type") or None
+        self.assigned_only = _one(query, "assigned") == "me"
         if not await database_sync_to_async(self._allowed)():
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -100,6 +104,7 @@ class ApprovalsConsumer(AsyncWebsocketConsumer):
             return action_get_for(action_id=action_id, user=self.user) is not None
         if self.level not in (None, *QUEUE_LEVELS) or self.action_type not in (None, *ActionType.values):
             return False
+        self.viewer = viewer_for(self.user)
         return is_reviewer(self.user)
 
     async def disconnect(self, code: int) -> None:
@@ -110,6 +115,13 @@ class ApprovalsConsumer(AsyncWebsocketConsumer):
         """Pages only listen; anything they send is ignored."""
 
     async def action_changed(self, event: dict[str, Any]) -> None:
+        await self._changed([event["action_id"]], event.get("sent", 0.0))
+
+    async def actions_changed(self, event: dict[str, Any]) -> None:
+        """Many actions changed at once (a bulk decision): one message with every row."""
+        await self._changed(event["action_ids"], event.get("sent", 0.0))
+
+    async def _changed(self, action_ids: list[str], sent: float) -> None:
         if time.monotonic() >= self.recheck_at:
             self.recheck_at = time.monotonic() + RECHECK_SECONDS
             if not await database_sync_to_async(self._still_allowed)():
@@ -120,10 +132,22 @@ class ApprovalsConsumer(AsyncWebsocketConsumer):
                 action_id=self.action_id, user=self.user, seen_hash=self.seen_hash
             )
         else:
-            fragment = await _shared_queue_fragment(event["action_id"], event.get("sent", 0.0))
-            html = fragment.for_filters(level=self.level, action_type=self.action_type) if fragment else ""
+            html = await self._queue_html(action_ids, sent)
         if html:
             await self.send(text_data=html)
+
+    async def _queue_html(self, action_ids: list[str], sent: float) -> str:
+        rows = await _shared(("rows", sent, tuple(action_ids)), queue_rows, action_ids=action_ids)
+        parts = [
+            row.for_socket(
+                viewer=self.viewer, level=self.level, action_type=self.action_type, assigned_only=self.assigned_only
+            )
+            for row in rows
+        ]
+        if not any(parts):  # nothing this reviewer may see changed, so neither did their counts
+            return ""
+        counts = await _shared(("counts", sent, self.viewer.key), queue_counts_html, viewer=self.viewer)
+        return "".join(parts) + counts
 
     async def session_ended(self, event: dict[str, Any]) -> None:
         await self.close(code=CLOSE_LOGGED_OUT)

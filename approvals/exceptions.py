@@ -20,6 +20,12 @@ class NotAReviewer(ActionError):
     status_code = 403
 
 
+class NotAssigned(ActionError):
+    """The action is routed to reviewer groups the user is not in."""
+
+    status_code = 403
+
+
 class SelfApprovalForbidden(ActionError):
     status_code = 403
 

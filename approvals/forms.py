@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,15 +12,19 @@ from django import forms
 from django.utils.dateparse import parse_datetime
 
 from api.pagination import BadCursor, decode_cursor
+from approvals.bulk import BulkItem, bulk_check
+from approvals.exceptions import InvalidParameters
 from approvals.models import ActionType
 from approvals.selectors import QUEUE_LEVELS
 
 HASH_ERROR = "the payload hash must be the 64-character hash shown on the page"
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class QueueFilterForm(forms.Form):
     level = forms.ChoiceField(choices=[("", "all levels"), *((level, level) for level in QUEUE_LEVELS)], required=False)
     type = forms.ChoiceField(choices=[("", "all types"), *ActionType.choices], required=False)
+    assigned = forms.ChoiceField(choices=[("", "all I may decide"), ("me", "assigned to me")], required=False)
     after = forms.CharField(required=False, max_length=200)
 
     def clean_after(self) -> tuple[datetime, UUID] | None:
@@ -45,6 +50,51 @@ class DecisionForm(forms.Form):
         if cleaned.get("decision") == "reject" and not (cleaned.get("reason") or "").strip():
             self.add_error("reason", "say why you reject it: the requester reads this reason")
         return cleaned
+
+
+class BulkItemsField(forms.Field):
+    """The selected queue rows: each `<action id>:<payload hash shown in the row>`."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[tuple[UUID, str]]:
+        items = []
+        for text in value or []:
+            action_id, _, digest = str(text).partition(":")
+            try:
+                parsed = UUID(action_id)
+            except ValueError as exc:
+                raise forms.ValidationError(f"{text[:80]!r} is not a queue row") from exc
+            if not _HASH.fullmatch(digest):
+                raise forms.ValidationError(HASH_ERROR)
+            items.append((parsed, digest))
+        return items
+
+
+class BulkDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    reason = forms.CharField(required=False, max_length=2000)
+    item = BulkItemsField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        approved = cleaned.get("decision") == "approve"
+        reason = (cleaned.get("reason") or "").strip()
+        if cleaned.get("decision") == "reject" and not reason:
+            self.add_error("reason", "say why you reject them: the requesters read this reason")
+        if "item" in cleaned:
+            try:
+                bulk_check(self.items(approved=approved, reason=reason, cleaned=cleaned))
+            except InvalidParameters as error:
+                self.add_error("item", error.detail)
+        return cleaned
+
+    def items(self, *, approved: bool, reason: str, cleaned: dict[str, Any] | None = None) -> list[BulkItem]:
+        rows = (cleaned or self.cleaned_data)["item"]
+        return [
+            BulkItem(action_id=action_id, approved=approved, reason=reason, payload_hash=digest)
+            for action_id, digest in rows
+        ]
 
 
 class EditForm(forms.Form):

@@ -43,14 +43,27 @@ def _chat_history(action: Action) -> list[dict[str, str]]:
 
 
 def run_chat(action: Action) -> dict[str, Any]:
+    """Stream the reply to the conversation's page token by token; a stop request ends it early,
+    and the action completes with the text so far and `stopped: true`."""
+    from chat.streaming import ReplyStream
+
     model = action.parameters.get("model") or runtime_get("default_model")
     messages = [*_chat_history(action), {"role": "user", "content": action.parameters["message"]}]
-    try:
-        with LLMClient.from_settings() as client:
-            reply = client.chat(model=model, messages=messages)
-    except LLMError as exc:
-        raise HandlerError(str(exc)) from exc
-    return {"response": reply.text, "model": reply.model or model}
+    stopped = False
+    with ReplyStream(action=action) as stream:
+        try:
+            with LLMClient.from_settings() as client:
+                for delta in client.chat_stream(model=model, messages=messages):
+                    stream.push(delta)
+                    if stream.stopped.is_set():
+                        stopped = True
+                        break
+        except LLMError as exc:
+            raise HandlerError(str(exc)) from exc
+    result: dict[str, Any] = {"response": stream.text, "model": model}
+    if stopped:
+        result["stopped"] = True
+    return result
 
 
 def _require_model(model: str) -> None:

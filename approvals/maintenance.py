@@ -1,4 +1,4 @@
-"""Periodic upkeep run by every worker: expiry, recovery of dead workers' actions, lost enqueues."""
+"""Periodic upkeep run by every worker: expiry, escalation, recovery of dead workers' actions, lost enqueues."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from approvals.escalation import actions_escalate_due
 from approvals.models import Action, Status
 from approvals.services import action_recover, actions_expire_due, enqueue_execution
 from rules.services import rules_expire_due
@@ -68,6 +69,7 @@ def prune_finished_tasks(*, limit: int = 5000) -> int:
 def run_maintenance() -> dict[str, int]:
     return {
         "expired": actions_expire_due(),
+        "escalated": actions_escalate_due(),
         "recovered": recover_stale_actions(),
         "requeued": requeue_lost_actions(),
         "rules_expired": rules_expire_due(),

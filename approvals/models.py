@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 
 
@@ -57,6 +58,11 @@ class Action(models.Model):
     worker_id = models.CharField(max_length=64, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     needs_review = models.BooleanField(default=False)
+    # Routing (approvals/assignment.py): the reviewer groups chosen when the action was held; none
+    # means every reviewer. Escalation: when the wait becomes long, and when it was escalated.
+    assigned_groups = models.ManyToManyField(Group, blank=True, related_name="assigned_actions")
+    escalate_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -66,6 +72,9 @@ class Action(models.Model):
             models.Index(fields=["status", "expires_at"], name="action_status_expires"),
             models.Index(fields=["status", "lease_expires_at"], name="action_status_lease"),
             models.Index(fields=["requested_by", "created_at"], name="action_requester_created"),
+            models.Index(fields=["status", "escalate_at"], name="action_status_escalate"),
+            # The audit page's actions-per-day chart: a date range, by level, counted by status.
+            models.Index(fields=["created_at", "security_level", "status"], name="action_created_level_status"),
         ]
 
     def __str__(self) -> str:
@@ -114,6 +123,25 @@ def decider_name(approval: Approval) -> str:
     if approval.user_id is not None:
         return approval.user.get_username()
     return f"rule:{approval.rule_id}" if approval.rule_id is not None else "system"
+
+
+class RoutingRule(models.Model):
+    """Which reviewer groups review held actions of a type (and optionally one skill)."""
+
+    action_type = models.CharField(max_length=32, choices=ActionType.choices)
+    skill_id = models.CharField(
+        max_length=100, blank=True, default="", help_text="Empty: every action of this type, whatever its skill."
+    )
+    groups = models.ManyToManyField(Group, related_name="routing_rules", help_text="Reviewers in any of these decide.")
+    note = models.CharField(max_length=200, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["action_type", "skill_id"]
+        constraints = [models.UniqueConstraint(fields=["action_type", "skill_id"], name="one_route_per_type_skill")]
+
+    def __str__(self) -> str:
+        return f"{self.action_type}{f' · {self.skill_id}' if self.skill_id else ''}"
 
 
 class RuntimeSetting(models.Model):

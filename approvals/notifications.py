@@ -22,12 +22,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from approvals.assignment import action_reviewers, assigned_names
 from approvals.links import decision_links
 from approvals.models import Action, Status
 from approvals.outbound import OutboundError, post_webhook
+from approvals.presentation import duration_words
 from approvals.reversibility import action_reversibility
 from approvals.roles import REVIEWERS
 from approvals.runtime import runtime_get
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 EMAIL = "email"
 WEBHOOK = "webhook"
+ESCALATION = "escalation"  # one email to the escalation group, once an action has waited too long
 # A value longer than this is folded with a marker; shorter ones are always shown whole.
 VALUE_LIMIT = 4_000
 # Tried in turn when the parameters as a whole do not fit a channel's budget.
@@ -82,6 +84,14 @@ def notification_fan_out(*, action_id: UUID) -> list[str]:
     return [channel for channel, _ in targets]
 
 
+def enqueue_escalation_notification(*, action_id: UUID) -> None:
+    """Called on commit when an action is escalated: one email, delivered and retried like the others."""
+    from approvals.wakeup import wake_workers
+
+    _enqueue_delivery(action_id=action_id, channel=ESCALATION, target="", attempt=1)
+    wake_workers()
+
+
 def _enqueue_delivery(
     *, action_id: UUID, channel: str, target: str, attempt: int, run_after: datetime | None = None
 ) -> None:
@@ -125,7 +135,9 @@ def notification_deliver(*, action_id: UUID, channel: str, target: str, attempt:
         return "skipped"
     send: Callable[[Action], dict[str, Any]]
     if channel == EMAIL:
-        send, label = _send_email, REVIEWERS
+        send, label = _send_email, ", ".join(assigned_names(action)) or REVIEWERS
+    elif channel == ESCALATION:
+        send, label = _send_escalation_email, settings.ACTIONHUB_ESCALATION_GROUP
     else:
         url = _configured_webhook(target)
         if url is None:
@@ -172,10 +184,17 @@ def _configured_webhook(fingerprint: str) -> str | None:
 
 
 def reviewer_recipients(action: Action) -> list[tuple[str, str]]:
-    """(username, email) of active reviewers and superusers with an address, except the requester."""
+    """(username, email) of those who may decide the action and have an address, except the
+    requester: superusers, and reviewers in its assigned groups (every reviewer when it has none)."""
+    users = action_reviewers(action).exclude(email="").order_by("username")
+    return list(users.values_list("username", "email"))
+
+
+def escalation_recipients(action: Action) -> list[tuple[str, str]]:
+    """(username, email) of active members of the escalation group with an address, except the requester."""
     users = (
         get_user_model()
-        .objects.filter(Q(is_superuser=True) | Q(groups__name=REVIEWERS), is_active=True)
+        .objects.filter(groups__name=settings.ACTIONHUB_ESCALATION_GROUP, is_active=True)
         .exclude(pk=action.requested_by_id)
         .exclude(email="")
         .distinct()
@@ -206,6 +225,22 @@ def _send_email(action: Action) -> dict[str, Any]:
     try:
         with get_connection() as connection:
             connection.send_messages(messages)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    return {"recipients": [username for username, _ in recipients]}
+
+
+def _send_escalation_email(action: Action) -> dict[str, Any]:
+    recipients = escalation_recipients(action)
+    if not recipients:
+        group = settings.ACTIONHUB_ESCALATION_GROUP
+        raise DeliveryError(f"nobody in the {group!r} group other than the requester has an email address", retry=False)
+    message = EmailMessage(
+        subject=escalation_subject(action), body=escalation_body(action), to=[address for _, address in recipients]
+    )
+    try:
+        with get_connection() as connection:
+            connection.send_messages([message])
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     return {"recipients": [username for username, _ in recipients]}
@@ -312,6 +347,20 @@ def email_body(action: Action, *, links: dict[str, str] | None = None, recipient
     return (
         f"{_headline(action)}.\n\nReview it: {link}\n\n{facts}\n\n"
         f"Why it is held:\n{reasons}\n\nParameters:\n{parameters}\n\n{one_tap}Review it: {link}\n"
+    )
+
+
+def escalation_subject(action: Action) -> str:
+    return f"[ActionHub] Escalated: {_headline(action)}"
+
+
+def escalation_body(action: Action) -> str:
+    waited = duration_words((action.escalated_at or timezone.now()) - action.created_at)
+    assigned = ", ".join(assigned_names(action)) or REVIEWERS
+    return (
+        f"Escalated: nobody has decided this action in {waited} (assigned to {assigned}); "
+        f"it expires {_when(action.expires_at)} and then will not run.\n"
+        f"You get this because you are in the {settings.ACTIONHUB_ESCALATION_GROUP!r} group.\n\n" + email_body(action)
     )
 
 

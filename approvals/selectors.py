@@ -9,8 +9,9 @@ from uuid import UUID
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
+from approvals.assignment import Viewer, assigned_to, may_review, visible_to
 from approvals.models import Action, Approval, Status, decider_name
-from approvals.roles import is_auditor, is_reviewer
+from approvals.roles import is_auditor
 from audit.models import AuditEntry
 
 
@@ -21,21 +22,27 @@ def _with_approvals(queryset: QuerySet[Action]) -> QuerySet[Action]:
 
 
 def action_get_for(*, action_id: UUID, user: AbstractBaseUser) -> Action | None:
-    """The action if `user` may see it (its requester, a reviewer or an auditor)."""
+    """The action if `user` may see it: its requester, an auditor, or a reviewer it is assigned to."""
     action = _with_approvals(Action.objects.filter(id=action_id)).first()
     if action is None:
         return None
-    if action.requested_by_id == user.pk or is_reviewer(user) or is_auditor(user):
+    if action.requested_by_id == user.pk or is_auditor(user) or may_review(user=user, action=action):
         return action
     return None
 
 
-def pending_actions(*, after: tuple[datetime, UUID] | None, limit: int) -> list[Action]:
-    """Pending actions, oldest first, by keyset (created_at, id); served by action_status_created.
+def pending_actions(
+    *, viewer: Viewer, after: tuple[datetime, UUID] | None, limit: int, assigned_only: bool = False
+) -> list[Action]:
+    """Pending actions `viewer` may review, oldest first, by keyset (created_at, id); served by
+    action_status_created.
 
     Their approvals come separately from approvals_by_action (one flat query, no per-row prefetch).
     """
-    queryset = Action.objects.filter(status=Status.PENDING).annotate(requester_name=F("requested_by__username"))
+    queryset = visible_to(Action.objects.filter(status=Status.PENDING), viewer)
+    if assigned_only:
+        queryset = assigned_to(queryset, viewer)
+    queryset = queryset.annotate(requester_name=F("requested_by__username"))
     if after is not None:
         created_at, action_id = after
         queryset = queryset.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=action_id))
@@ -78,13 +85,17 @@ QUEUE_LEVELS = ("critical", "high")
 
 def queue_actions(
     *,
+    viewer: Viewer,
     level: str | None = None,
     action_type: str | None = None,
+    assigned_only: bool = False,
     after: tuple[datetime, UUID] | None = None,
     limit: int,
 ) -> list[Action]:
-    """Pending actions for the reviewers' queue, soonest to expire first, keyset-paged on (expires_at, id)."""
-    queryset = Action.objects.filter(status=Status.PENDING).select_related("requested_by")
+    """Pending actions `viewer` may review, soonest to expire first, keyset-paged on (expires_at, id)."""
+    queryset = visible_to(Action.objects.filter(status=Status.PENDING), viewer).select_related("requested_by")
+    if assigned_only:
+        queryset = assigned_to(queryset, viewer)
     if level:
         queryset = queryset.filter(security_level=level)
     if action_type:
@@ -95,10 +106,15 @@ def queue_actions(
     return list(queryset.order_by("expires_at", "id")[:limit])
 
 
-def queue_counts() -> dict[str, int]:
-    """Pending actions per security level, every level present."""
+def queue_counts(*, viewer: Viewer) -> dict[str, int]:
+    """Pending actions `viewer` may review per security level, every level present."""
     counts = dict.fromkeys(QUEUE_LEVELS, 0)
-    rows = Action.objects.filter(status=Status.PENDING).values("security_level").annotate(n=Count("id"))
+    rows = (
+        visible_to(Action.objects.filter(status=Status.PENDING), viewer)
+        .values("security_level")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     for row in rows:
         counts[row["security_level"]] = row["n"]
     return counts

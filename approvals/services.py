@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from approvals import events
+from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review
 from approvals.exceptions import (
     ActionExpired,
     ActionNotPending,
@@ -29,6 +30,7 @@ from approvals.exceptions import (
     InvalidParameters,
     InvalidTransition,
     NotAReviewer,
+    NotAssigned,
     PayloadChanged,
     SelfApprovalForbidden,
 )
@@ -140,8 +142,12 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
         approved_at=None if waits else now,
         expires_at=now + expiry if expiry else None,
     )
+    if held:
+        action.escalate_at = escalation_time(created_at=now, expires_at=action.expires_at)
     with transaction.atomic():
         action.save(force_insert=True)
+        if held:
+            action_assign(action=action)
         audit_append(
             actor=user.get_username(),
             event="action.created",
@@ -261,6 +267,8 @@ class DecisionOutcome:
 def _check_decidable(action: Action, user: AbstractBaseUser) -> None:
     if not is_reviewer(user):
         raise NotAReviewer("only reviewers may decide on actions")
+    if not may_review(user=user, action=action):
+        raise NotAssigned(NOT_ASSIGNED)
     if action.requested_by_id == user.pk:
         raise SelfApprovalForbidden("you cannot decide on an action you requested")
     if action.status != Status.PENDING:
@@ -322,8 +330,9 @@ def _record_decision(
 ) -> DecisionOutcome:
     if seen_hash is not None and seen_hash != action.payload_hash:
         raise PayloadChanged("the action changed since you saw it; review it again")
-    live = Approval.objects.filter(action=action, voided_at__isnull=True)
-    if live.filter(user=user).exists():
+    # One read of the live decisions answers both "already decided?" and "how many approvals?".
+    live = list(Approval.objects.filter(action=action, voided_at__isnull=True).values_list("user_id", "decision"))
+    if any(user_id == user.pk for user_id, _ in live):
         raise AlreadyDecided("you already decided on this action")
     Approval.objects.create(
         action=action,
@@ -344,9 +353,9 @@ def _record_decision(
             event="action.rejected",
             data={"reason": reason, "payload_hash": action.payload_hash, **via},
         )
-        action.refresh_from_db()
+        action.status = Status.REJECTED  # the row is locked: what _transition wrote, without reading it back
         return DecisionOutcome(action, Status.REJECTED, 0, action.approvals_required)
-    count = live.filter(decision=Decision.APPROVE).count()
+    count = 1 + sum(decision == Decision.APPROVE for _, decision in live)
     progress = {"approvals": count, "approvals_required": action.approvals_required, "reason": reason, **via}
     if count >= action.approvals_required:
         _transition(
@@ -358,10 +367,10 @@ def _record_decision(
             data={**progress, "payload_hash": action.payload_hash},
             approved_at=now,
         )
+        action.status, action.approved_at = Status.APPROVED, now
     else:
         audit_append(actor=actor, event="action.approval_added", action_id=action.id, data=progress)
         events.action_changed(action_id=action.id, status=Status.PENDING)
-    action.refresh_from_db()
     return DecisionOutcome(action, action.status, count, action.approvals_required)
 
 
@@ -410,6 +419,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
         classification_reasons=classification.reasons,
         approvals_required=_required_approvals(classification.level, values["quorum_critical"]),
         expires_at=expires_at,
+        escalate_at=escalation_time(created_at=action.created_at, expires_at=expires_at),
     )
     actor = user.get_username()
     audit_append(

@@ -10,6 +10,7 @@ app_name = "approvals"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("decide/", views.bulk_decide, name="bulk"),
     path("<uuid:action_id>/", views.detail, name="detail"),
     path("<uuid:action_id>/decide/", views.decide, name="decide"),
     path("<uuid:action_id>/edit/", views.edit, name="edit"),

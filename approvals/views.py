@@ -25,8 +25,16 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from api.pagination import encode_cursor
 from approvals import exceptions
+from approvals.assignment import (
+    assigned_names,
+    assigned_names_by_action,
+    assignments_prefetched,
+    may_review,
+    viewer_for,
+)
+from approvals.bulk import REFUSED, BulkResult, actions_decide_bulk
 from approvals.changes import action_changes, file_write_change, is_file_write
-from approvals.forms import AlertSoundForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
+from approvals.forms import AlertSoundForm, BulkDecisionForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
 from approvals.links import OneTapLink, link_check, link_decide, link_load
 from approvals.models import Action, ActionType, Decision, Status
 from approvals.preferences import reviewer_preference_get, reviewer_preference_set
@@ -82,31 +90,44 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @reviewer_required
 def queue(request: HttpRequest) -> HttpResponse:
-    form = QueueFilterForm(request.GET)
+    return _queue_page(request, QueueFilterForm(request.GET))
+
+
+def _queue_page(request: HttpRequest, form: QueueFilterForm, *, status: int = 200, **extra: Any) -> HttpResponse:
+    viewer = viewer_for(request.user)
     if not form.is_valid():
-        return render(request, "approvals/queue.html", {"form": form, "counts": queue_counts()}, status=400)
+        context = {"form": form, "counts": queue_counts(viewer=viewer), "filters": {}, **extra}
+        return render(request, "approvals/queue.html", context, status=400)
     level = form.cleaned_data["level"] or None
     action_type = form.cleaned_data["type"] or None
+    assigned = form.cleaned_data["assigned"]
     actions = queue_actions(
-        level=level, action_type=action_type, after=form.cleaned_data["after"], limit=QUEUE_PAGE + 1
+        viewer=viewer,
+        level=level,
+        action_type=action_type,
+        assigned_only=assigned == "me",
+        after=form.cleaned_data["after"],
+        limit=QUEUE_PAGE + 1,
     )
     more = len(actions) > QUEUE_PAGE
     actions = actions[:QUEUE_PAGE]
     grouped = approvals_by_action([action.id for action in actions])
+    names = assigned_names_by_action([action.id for action in actions])
     for action in actions:
         action.live_approvals = grouped[action.id]
+        action.assigned_list = names[action.id]
     next_query = ""
     if more:
         last = actions[-1]
         params = request.GET.copy()
         params["after"] = encode_cursor([last.expires_at.isoformat(), str(last.id)])
         next_query = params.urlencode()
-    filters = {"level": level or "", "type": action_type or ""}
+    filters = {"level": level or "", "type": action_type or "", "assigned": assigned}
     context = {
         "form": form,
         "actions": actions,
         "next_query": next_query,
-        "counts": queue_counts(),
+        "counts": queue_counts(viewer=viewer),
         "filters": filters,
         "levels": QUEUE_LEVELS,
         "types": ActionType.choices,
@@ -115,7 +136,54 @@ def queue(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and form.cleaned_data["after"]:
         return render(request, "approvals/queue.html#queue-page", context)
-    return render(request, "approvals/queue.html", context)
+    return render(request, "approvals/queue.html", {**context, **extra}, status=status)
+
+
+@require_POST
+@reviewer_required
+def bulk_decide(request: HttpRequest) -> HttpResponse:
+    """Decide the selected queue rows, each on its own; answer with what happened to each."""
+    form = BulkDecisionForm(request.POST)
+    if not form.is_valid():
+        errors = [error for errors in form.errors.values() for error in errors]
+        return _bulk_answer(request, {"errors": errors}, status=400)
+    approved = form.cleaned_data["decision"] == "approve"
+    items = form.items(approved=approved, reason=form.cleaned_data["reason"].strip())
+    try:
+        results = actions_decide_bulk(user=request.user, items=items)
+    except exceptions.ActionError as error:
+        return _bulk_answer(request, {"errors": [error.detail]}, status=error.status_code)
+    return _bulk_answer(request, {"results": _bulk_rows(results, request.user)}, status=200)
+
+
+def _bulk_rows(results: list[BulkResult], user: AbstractBaseUser) -> list[dict[str, Any]]:
+    """Each result with the action's type and summary, for the actions `user` may see."""
+    ids = [result.action_id for result in results]
+    actions = {action.id: action for action in Action.objects.filter(id__in=ids)}
+    rows = []
+    with assignments_prefetched(ids):
+        for result in results:
+            action = actions.get(result.action_id)
+            mine = action is not None and action.requested_by_id == user.pk
+            visible = action is not None and (mine or may_review(user=user, action=action))
+            rows.append({"result": result, "action": action if visible else None})
+    return rows
+
+
+def _bulk_answer(request: HttpRequest, outcome: dict[str, Any], *, status: int) -> HttpResponse:
+    results = [row["result"] for row in outcome.get("results", [])]
+    context = {
+        **outcome,
+        "tally": {
+            "approved": sum(result.status == Status.APPROVED for result in results),
+            "recorded": sum(result.status == Status.PENDING for result in results),
+            "rejected": sum(result.status == Status.REJECTED for result in results),
+            "refused": sum(result.status == REFUSED for result in results),
+        },
+    }
+    if request.htmx:
+        return render(request, "approvals/queue.html#bulk-results", context, status=status)
+    return _queue_page(request, QueueFilterForm({}), status=status, bulk=context)
 
 
 # One action
@@ -138,6 +206,8 @@ def detail_context(
         blocked = outcome_sentence(action, approvals, now)
     elif not is_reviewer(user):
         blocked = "Only reviewers can decide on actions."
+    elif not may_review(user=user, action=action):
+        blocked = f"This action is assigned to {', '.join(assigned_names(action))}; you are not in those groups."
     elif action.requested_by_id == user.pk:
         blocked = "You requested this action, so another reviewer must decide it."
     elif mine is not None:
@@ -157,6 +227,7 @@ def detail_context(
         "outcome": "" if pending else outcome_sentence(action, approvals, now),
         "changed_since_seen": bool(seen_hash) and seen_hash != action.payload_hash,
         "is_reviewer": is_reviewer(user),
+        "assigned_groups": assigned_names(action),
         "current_config": _current_config(action),
         "changes": action_changes(action=action),
     }

@@ -26,7 +26,8 @@ class AuditEntry(models.Model):
             models.Index(fields=["action_id", "seq"], name="audit_action_seq"),
             models.Index(fields=["actor", "seq"], name="audit_actor_seq"),
             models.Index(fields=["event", "seq"], name="audit_event_seq"),
-            models.Index(fields=["at"], name="audit_at"),
+            # Covering for date-range pages: their seqs come from the index alone.
+            models.Index(fields=["at", "seq"], name="audit_at_seq"),
         ]
 
     def __str__(self) -> str:
@@ -61,3 +62,23 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint {self.seq}:{self.hash}"
+
+
+class AuditVerification(models.Model):
+    """The chain's last verified state (one row), so the history page checks only newer entries.
+
+    `full_at` is when every entry was last re-hashed from the genesis; entries up to `seq` are
+    re-checked from scratch again once that is older than ACTIONHUB_AUDIT_FULL_VERIFY_EVERY.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    ok = models.BooleanField()
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    checked_at = models.DateTimeField()
+    full_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"verified up to {self.seq}" if self.ok else f"broken at {self.broken_seq}"

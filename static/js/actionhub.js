@@ -1,4 +1,4 @@
-// ActionHub pages: live-socket upkeep, queue ordering, ticking clocks and keyboard shortcuts.
+// ActionHub pages: live-socket upkeep, queue ordering, ticking clocks, bulk selection and keyboard shortcuts.
 // The server renders every fragment; this file only places rows, keeps clocks honest and maps keys.
 (function () {
   "use strict";
@@ -60,6 +60,7 @@
     if (empty) empty.hidden = rows().some(function (row) { return !row.hidden; });
     const counts = $$("#queue-counts .badge").reduce(function (sum, badge) { return sum + (parseInt(badge.textContent, 10) || 0); }, 0);
     document.title = (counts ? "(" + counts + ") " : "") + "Approvals · ActionHub";
+    syncPicks();
   }
 
   // htmx swaps rows out-of-band by id; a row new to this page first gets an empty placeholder at
@@ -113,6 +114,117 @@
 
   document.addEventListener("htmx:afterSettle", function () {
     if (socketOpen) liveState("live", true);  // a re-sync replaced the indicator with the server's
+  });
+
+  // ---- bulk selection -------------------------------------------------------------------------
+  // A selected row keeps the payload hash it showed when it was picked: if the action is edited
+  // meanwhile, the bulk decision quotes the old hash and the server refuses that row.
+
+  const picked = new Map();
+  const rowResults = new Map();
+  let lastPicked = null;
+
+  function pickBox(row) { return $(".pick", row); }
+
+  function shown(row) { return row.id.slice("action-".length) + ":" + row.dataset.hash; }
+
+  function setPicked(row, on) {
+    if (!pickBox(row)) return;
+    if (on && !picked.has(row.id)) picked.set(row.id, shown(row));
+    if (!on) picked.delete(row.id);
+  }
+
+  function syncPicks() {
+    const list = queueList();
+    if (!list) return;
+    const present = new Set();
+    rows().forEach(function (row) {
+      present.add(row.id);
+      const box = pickBox(row);
+      if (!box) return;
+      const on = picked.has(row.id);
+      box.checked = on;
+      box.value = on ? picked.get(row.id) : shown(row);
+      row.classList.toggle("picked", on);
+      const note = $(".row-result", row);
+      const result = rowResults.get(row.id);
+      if (note) {
+        note.hidden = !result;
+        note.textContent = result ? result.detail : "";
+        note.classList.toggle("refused", !!result && result.status === "refused");
+      }
+    });
+    picked.forEach(function (_value, id) { if (!present.has(id)) picked.delete(id); });
+    const visible = rows().filter(function (row) { return !row.hidden; });
+    const all = $("#pick-all");
+    if (all) {
+      const count = visible.filter(function (row) { return picked.has(row.id); }).length;
+      all.checked = visible.length > 0 && count === visible.length;
+      all.indeterminate = count > 0 && count < visible.length;
+    }
+    const label = $("#bulk-count");
+    if (label) label.textContent = picked.size ? picked.size + " selected" : "none selected";
+    $$("#bulk-form [data-bulk]").forEach(function (button) { button.disabled = picked.size === 0; });
+  }
+
+  function pickRange(from, to, on) {
+    const visible = rows().filter(function (row) { return !row.hidden; });
+    const a = visible.indexOf(from);
+    const b = visible.indexOf(to);
+    if (a < 0 || b < 0) { setPicked(to, on); return; }
+    visible.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (row) { setPicked(row, on); });
+  }
+
+  function togglePick(row, shift) {
+    const on = !picked.has(row.id);
+    const anchor = lastPicked && document.getElementById(lastPicked);
+    if (shift && anchor) pickRange(anchor, row, on); else setPicked(row, on);
+    lastPicked = row.id;
+    syncPicks();
+  }
+
+  document.addEventListener("click", function (event) {
+    const box = event.target.closest && event.target.closest("#queue-list .pick");
+    if (!box) return;
+    const row = box.closest("li.row");
+    box.checked = picked.has(row.id);  // the selection decides; togglePick flips it
+    togglePick(row, event.shiftKey);
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "pick-all") return;
+    const on = event.target.checked;
+    rows().filter(function (row) { return !row.hidden; }).forEach(function (row) { setPicked(row, on); });
+    syncPicks();
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt || event.detail.elt.id !== "bulk-form") return;
+    const data = event.detail.formData;
+    const decision = data ? data.get("decision") : event.detail.parameters.decision;
+    const reason = $("#bulk-reason");
+    if (!picked.size) {
+      event.preventDefault();
+      flash("Select at least one action first (x or the checkboxes).", "error");
+    } else if (decision === "reject" && !reason.value.trim()) {
+      event.preventDefault();
+      flash("Say why you reject them: the requesters read this reason.", "error");
+      reason.focus();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "bulk-results") return;
+    const results = $$("#bulk-results [data-result-for]");
+    if (!results.length) return;
+    rowResults.clear();
+    results.forEach(function (item) {
+      rowResults.set("action-" + item.dataset.resultFor, { status: item.dataset.status, detail: item.dataset.detail });
+    });
+    picked.clear();
+    lastPicked = null;
+    $("#bulk-reason").value = "";
+    syncPicks();
   });
 
   // ---- the live socket ------------------------------------------------------------------------
@@ -232,6 +344,7 @@
       case "Enter": if (row && event.target === row) window.location.assign(row.dataset.url); else return; break;
       case "a": if (row) decide(row, true); else return; break;
       case "r": if (row) askReason(row); else return; break;
+      case "x": if (row) togglePick(row, event.shiftKey); else return; break;
       default: return;
     }
     event.preventDefault();

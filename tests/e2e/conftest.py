@@ -23,14 +23,16 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def start_site(sqlite_template: Path, tmp_path: Path) -> Iterator[Callable[..., Site]]:
     sites: list[Site] = []
 
-    def start(*, users: dict[str, list[str]], channel_layer: str = "database") -> Site:
+    def start(
+        *, users: dict[str, list[str]], channel_layer: str = "database", env: dict[str, str] | None = None
+    ) -> Site:
         redis_url = None
         if channel_layer == "redis":
             redis_url = os.environ.get("REDIS_URL")
             require(bool(redis_url), "REDIS_URL is not set")
         var_dir = tmp_path / f"site{len(sites)}"
         var_dir.mkdir()
-        site = Site(var_dir=var_dir, redis_url=redis_url, users=users)
+        site = Site(var_dir=var_dir, redis_url=redis_url, users=users, env=env or {})
         sites.append(site)
         return site.start(sqlite_template)
 

@@ -55,7 +55,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def base_env(var_dir: Path, redis_url: str | None) -> dict[str, str]:
+def base_env(var_dir: Path, redis_url: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -72,6 +72,7 @@ def base_env(var_dir: Path, redis_url: str | None) -> dict[str, str]:
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
+    env.update(extra or {})
     return env
 
 
@@ -94,6 +95,8 @@ class Site:
     port: int = field(default_factory=free_port)
     tokens: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen] = field(default_factory=list)
+    # More environment for every process of the site, e.g. ACTIONHUB_LLM_URL of a loopback LLM server.
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -101,7 +104,7 @@ class Site:
 
     def start(self, template: Path) -> Site:
         shutil.copy(template, self.var_dir / "actionhub.sqlite3")
-        env = base_env(self.var_dir, self.redis_url)
+        env = base_env(self.var_dir, self.redis_url, self.env)
         seeded = subprocess.run(
             [sys.executable, "-c", SEED, json.dumps(self.users)], cwd=ROOT, env=env, capture_output=True, text=True
         )
@@ -115,7 +118,7 @@ class Site:
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
         log = open(self.var_dir / "site.log", "a")  # noqa: SIM115 - the child keeps it open
-        env = base_env(self.var_dir, self.redis_url)
+        env = base_env(self.var_dir, self.redis_url, self.env)
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def start_web(self) -> None:
@@ -138,7 +141,7 @@ class Site:
     def run(self, code: str) -> str:
         """Run Python against the site's database (Django set up), as another process would."""
         script = "import django\ndjango.setup()\n" + code
-        env = base_env(self.var_dir, self.redis_url)
+        env = base_env(self.var_dir, self.redis_url, self.env)
         done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(done.stderr)

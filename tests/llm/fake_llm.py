@@ -15,7 +15,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
-MODES = ("ok", "garbage", "http_500", "truncated", "slow", "drop")
+MODES = ("ok", "garbage", "http_500", "truncated", "slow", "drop", "fail_midway")
 GARBAGE = b"<html><body><h1>502 Bad Gateway</h1>or rather, good garbage</body></html>"
 
 
@@ -23,7 +23,9 @@ class FakeLLMServer:
     """Tests may change `models`, `reply`, `mode`, `delay` and `api_key` between requests.
 
     `requests` records each request as {"method", "path", "json", "headers", "peer"}; header names are
-    lower-cased and `peer` is the client's (host, port), which tells connections apart.
+    lower-cased and `peer` is the client's (host, port), which tells connections apart. `sent` records
+    (time.time(), text) for each streamed text delta as it leaves, for latency measurements. In
+    `fail_midway` mode a chat streams half of the reply, then reports an error in the stream.
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -33,6 +35,7 @@ class FakeLLMServer:
         self.delay = 0.0
         self.api_key: str | None = None
         self.requests: list[dict[str, Any]] = []
+        self.sent: list[tuple[float, str]] = []
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.llm = self
         self.url = f"http://{host}:{self._httpd.server_address[1]}"
@@ -169,14 +172,17 @@ class _Handler(BaseHTTPRequestHandler):
         model = str(body.get("model", ""))
         if not self._known_model(model):
             return
-        lines = [
+        lines: list[dict[str, Any]] = [
             {"model": model, "message": {"role": "assistant", "content": chunk}, "done": False}
-            for chunk in self.llm.chunks()
+            for chunk in self._chunks()
         ]
-        if self.llm.mode != "truncated":
+        if self.llm.mode == "fail_midway":
+            lines.append({"error": "model runner stopped unexpectedly"})
+        elif self.llm.mode != "truncated":
             last = {"role": "assistant", "content": ""}
             lines.append({"model": model, "message": last, "done": True, "done_reason": "stop"})
-        self._stream("application/x-ndjson", [json.dumps(line) + "\n" for line in lines])
+        texts = [line.get("message", {}).get("content", "") for line in lines]
+        self._stream("application/x-ndjson", [json.dumps(line) + "\n" for line in lines], texts)
 
     def _openai_chat(self, body: dict[str, Any]) -> None:
         model = str(body.get("model", ""))
@@ -188,23 +194,35 @@ class _Handler(BaseHTTPRequestHandler):
             return f"data: {json.dumps({'model': model, 'choices': [choice]})}\n\n"
 
         # A role-only first delta and an empty finishing one, as OpenAI sends them.
-        events = [event({"role": "assistant"}), *(event({"content": chunk}) for chunk in self.llm.chunks())]
-        if self.llm.mode != "truncated":
+        chunks = self._chunks()
+        events = [event({"role": "assistant"}), *(event({"content": chunk}) for chunk in chunks)]
+        texts = ["", *chunks]
+        if self.llm.mode == "fail_midway":
+            events.append(f"data: {json.dumps({'error': {'message': 'model runner stopped unexpectedly'}})}\n\n")
+        elif self.llm.mode != "truncated":
             events += [event({}, "stop"), "data: [DONE]\n\n"]
-        self._stream("text/event-stream", events)
+        self._stream("text/event-stream", events, texts)
 
-    def _stream(self, content_type: str, pieces: list[str]) -> None:
-        """Send pieces as HTTP chunks, each flushed at once (after `delay` in slow mode)."""
+    def _chunks(self) -> list[str]:
+        chunks = self.llm.chunks()
+        return chunks[: len(chunks) // 2] if self.llm.mode == "fail_midway" else chunks
+
+    def _stream(self, content_type: str, pieces: list[str], texts: list[str]) -> None:
+        """Send pieces as HTTP chunks, each flushed at once (after `delay` in slow mode).
+
+        `texts[i]` is the reply text piece i carries, recorded in `sent` as it leaves."""
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for piece in pieces:
+        for index, piece in enumerate(pieces):
             if self.llm.mode == "slow":
                 time.sleep(self.llm.delay)
             data = piece.encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
+            if index < len(texts) and texts[index]:
+                self.llm.sent.append((time.time(), texts[index]))
         self.wfile.write(b"0\r\n\r\n")
 
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0003_link_uses_and_reviewer_preferences'),
+        ('approvals', '0006_action_created_level_status_index'),
         ('rules', '0001_initial'),
     ]
 

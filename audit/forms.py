@@ -1,0 +1,64 @@
+"""The audit history's filter form: shared by the page, its exports and its live socket."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+
+from approvals.models import SecurityLevel
+from audit.selectors import AuditFilters
+
+MAX_SEQ = 2**63 - 1
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(required=False, max_length=150, strip=True)
+    event = forms.CharField(required=False, max_length=64, strip=True)
+    action = forms.UUIDField(
+        required=False, error_messages={"invalid": "an action id is a UUID, as on the action's page"}
+    )
+    level = forms.ChoiceField(choices=[("", "any"), *SecurityLevel.choices], required=False, label="Risk level")
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    before = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_SEQ,
+        error_messages={"invalid": "this page link is not valid; start from the first page"},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "the end date is before the start date")
+        return cleaned
+
+    def filters(self) -> AuditFilters:
+        """The cleaned filters; `until` is a date shown inclusive, so the range ends the day after."""
+        data = self.cleaned_data
+        return AuditFilters(
+            actor=data["actor"] or None,
+            event=data["event"] or None,
+            action_id=data["action"],
+            security_level=data["level"] or None,
+            since=_day_start(data["since"]),
+            until=_day_start(data["until"] + timedelta(days=1)) if data["until"] else None,
+        )
+
+    def query(self, **changes: Any) -> str:
+        """The filters as a query string (without the page cursor unless given)."""
+        data = self.cleaned_data
+        values = {
+            name: "" if data.get(name) is None else str(data[name])
+            for name in ("actor", "event", "action", "level", "since", "until")
+        }
+        values.update(changes)
+        return urlencode({key: value for key, value in values.items() if value not in ("", None)})
+
+
+def _day_start(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)

@@ -1,0 +1,54 @@
+"""How audit entries read on the pages and over the socket: one HTML item per entry.
+
+Built with format_html rather than a template: a page shows 50 entries with a dozen values
+each, and the template engine's per-variable work (localising numbers and dates) was most of
+the page's time at a million entries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from approvals.presentation import pretty_json
+from audit.models import AuditEntry
+
+
+def entry_html(*, entry: AuditEntry, level: str | None) -> SafeString:
+    at = entry.at.astimezone(UTC)
+    action = ""
+    if entry.action_id:
+        badge = format_html('<span class="badge badge-{}">{}</span> ', level, level) if level else ""
+        action = format_html(
+            '<span class="entry-action">{}<a href="{}" title="every entry of this action">timeline</a>'
+            ' · <a href="{}" class="mono">{}</a></span>',
+            badge,
+            reverse("audit:timeline", args=[entry.action_id]),
+            reverse("approvals:detail", args=[entry.action_id]),
+            str(entry.action_id)[:8],
+        )
+    return format_html(
+        '<li id="entry-{seq}" class="entry" data-seq="{seq}">\n'
+        '  <div class="entry-head"><span class="seq">#{seq}</span>'
+        ' <time datetime="{iso}" title="{iso}">{text} UTC</time>'
+        ' <span class="actor" title="actor">{actor}</span> <code class="event">{event}</code> {action}</div>\n'
+        '  <pre class="json small" tabindex="0" aria-label="data of entry {seq}">{data}</pre>\n'
+        "</li>\n",
+        seq=str(entry.seq),
+        iso=at.isoformat(),
+        text=at.strftime("%Y-%m-%d %H:%M:%S"),
+        actor=entry.actor,
+        event=entry.event,
+        action=action,
+        data=pretty_json(entry.data),
+    )
+
+
+def entries_html(entries: list[AuditEntry], levels: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"entry": entry, "html": entry_html(entry=entry, level=levels.get(str(entry.action_id)))} for entry in entries
+    ]

@@ -1,0 +1,131 @@
+"""The audit history pages for auditors and staff: the filtered list, one action's timeline, exports.
+
+Each URL renders the full page, or for htmx the part it needs; the list is keyset-paged on seq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from approvals.models import Action
+from approvals.presentation import action_summary
+from approvals.roles import is_auditor
+from audit.chart import chart_build, chart_range
+from audit.export import csv_lines, jsonl_lines
+from audit.forms import AuditFilterForm
+from audit.presentation import entries_html
+from audit.selectors import (
+    action_levels,
+    actions_per_day,
+    audit_action_timeline,
+    audit_export_rows,
+    audit_page,
+)
+from audit.services import audit_chain_state
+
+PAGE_SIZE = 50
+NOT_AN_AUDITOR = "The audit history is for auditors and staff. Ask an administrator to add you to the auditors group."
+
+
+def auditor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log in first; then auditors, staff and superusers only (403 page for everyone else)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_auditor(request.user):
+            return render(request, "403.html", {"reason": NOT_AN_AUDITOR}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def entry_rows(entries: list[Any]) -> list[dict[str, Any]]:
+    """Each entry with its rendered item (its action's risk level included)."""
+    return entries_html(entries, action_levels([entry.action_id for entry in entries]))
+
+
+def _bad_filters(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
+    """The page with the form's errors and nothing filtered (for the page and its exports alike)."""
+    return render(request, "audit/history.html", {"form": form, "rows": None, "state": audit_chain_state()}, status=400)
+
+
+@require_GET
+@auditor_required
+def history(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return _bad_filters(request, form)
+    filters = form.filters()
+    before = form.cleaned_data["before"]
+    entries = audit_page(filters=filters, before_seq=before, limit=PAGE_SIZE + 1)
+    more = len(entries) > PAGE_SIZE
+    entries = entries[:PAGE_SIZE]
+    context = {
+        "form": form,
+        "rows": entry_rows(entries),
+        "first_page": before is None,
+        "next_query": form.query(before=entries[-1].seq) if more else "",
+        "filter_query": form.query(),
+        "filtered": bool(form.query()),
+    }
+    if request.htmx and before is not None:
+        return render(request, "audit/history.html#entries-page", context)
+    today = timezone.now().date()
+    start, end, clipped = chart_range(since=form.cleaned_data["since"], until=form.cleaned_data["until"], today=today)
+    days = actions_per_day(start=start, end=end, security_level=filters.security_level)
+    context["chart"] = chart_build(days=days, clipped=clipped)
+    context["state"] = audit_chain_state()
+    return render(request, "audit/history.html", context)
+
+
+@require_GET
+@auditor_required
+def timeline(request: HttpRequest, action_id: UUID) -> HttpResponse:
+    entries = audit_action_timeline(action_id=action_id)
+    action = Action.objects.select_related("requested_by").filter(id=action_id).first()
+    if action is None and not entries:
+        raise Http404("No audit entries for this action.")
+    context = {
+        "action": action,
+        "action_id": action_id,
+        "summary": action_summary(action) if action else "",
+        "rows": entry_rows(entries),
+    }
+    return render(request, "audit/timeline.html", context)
+
+
+def _export(request: HttpRequest, *, kind: str) -> HttpResponse:
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return _bad_filters(request, form)
+    rows = audit_export_rows(filters=form.filters())
+    if kind == "csv":
+        response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(jsonl_lines(rows), content_type="application/x-ndjson; charset=utf-8")
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{kind}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@auditor_required
+def export_csv(request: HttpRequest) -> HttpResponse:
+    return _export(request, kind="csv")
+
+
+@require_GET
+@auditor_required
+def export_jsonl(request: HttpRequest) -> HttpResponse:
+    return _export(request, kind="jsonl")
