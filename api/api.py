@@ -25,8 +25,8 @@ from approvals.assignment import assigned_names, assigned_names_by_action, viewe
 from approvals.bulk import BulkItem, actions_decide_bulk
 from approvals.exceptions import ActionError
 from approvals.models import Action, ActionType, Status
-from approvals.roles import is_auditor, is_reviewer
 from approvals.reversibility import action_reversibility
+from approvals.roles import is_auditor, is_reviewer
 from approvals.runtime import runtime_get
 from approvals.selectors import (
     action_approvals,
