@@ -149,6 +149,7 @@ INSTALLED_APPS = [
     "ninja",
     "audit",
     "approvals",
+    "rules",
     "skills",
     "api",
     "llm",
@@ -318,7 +319,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_link_tokens": {"()": "approvals.log_filters.RedactLinkTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_link_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("ACTIONHUB_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -397,6 +401,8 @@ ACTIONHUB_WORKER_GRACE = env_float("ACTIONHUB_WORKER_GRACE", 30.0)
 ACTIONHUB_MAINTENANCE_INTERVAL = env_float("ACTIONHUB_MAINTENANCE_INTERVAL", 1.0)
 # Policy overrides: {"action_type": "level"} applied after the built-in table.
 ACTIONHUB_POLICY_OVERRIDES: dict[str, str] = {}
+# Standing rules decide matching actions at submit time; 0 switches all evaluation off.
+ACTIONHUB_RULES_ENABLED = env_bool("ACTIONHUB_RULES_ENABLED", True)
 # Reversibility overrides: {"action_type": "reversible|partial|irreversible"} over the built-in table.
 ACTIONHUB_REVERSIBILITY_OVERRIDES: dict[str, str] = {}
 # One-tap decision links in notifications stop working after this (the action's own expiry still applies).

@@ -13,6 +13,7 @@ from approvals import views as approval_views
 
 urlpatterns = [
     path("", approval_views.home, name="home"),
+    path("approvals/rules/", include("rules.urls")),
     path("approvals/", include("approvals.urls")),
     path("chat/", include("chat.urls")),
     path("status/", status_views.status_page, name="status"),

@@ -38,6 +38,10 @@ from approvals.selectors import (
 from approvals.services import action_create, action_decide, action_edit
 from audit.selectors import audit_entries
 from llm.client import LLMClient, LLMError
+from rules.models import Rule
+from rules.roles import can_see_rules
+from rules.selectors import rule_state, rules_list
+from rules.services import rule_create, rule_disable
 from skills.selectors import skills_list
 from skills.services import UnknownSkill, skill_set_enabled
 
@@ -384,6 +388,66 @@ def enable_skill(request: HttpRequest, skill_id: str):
 @api.post("/skills/{skill_id}/disable", response=schemas.SkillOut, tags=["skills"])
 def disable_skill(request: HttpRequest, skill_id: str):
     return _set_skill(request, skill_id, False)
+
+
+def rule_payload(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "action_type": rule.action_type,
+        "skill_id": rule.skill_id,
+        "matchers": rule.matchers,
+        "effect": rule.effect,
+        "note": rule.note,
+        "expires_at": rule.expires_at,
+        "state": rule_state(rule),
+        "created_by": rule.created_by.get_username(),
+        "created_at": rule.created_at,
+        "updated_at": rule.updated_at,
+        "disabled_at": rule.disabled_at,
+        "disabled_by": rule.disabled_by.get_username() if rule.disabled_by else None,
+        "hit_count": rule.hit_count,
+        "last_hit_at": rule.last_hit_at,
+    }
+
+
+@api.get("/rules", response=schemas.RulePage, tags=["rules"])
+def list_rules(request: HttpRequest, limit: int | None = None, cursor: str | None = None):
+    """Standing rules, newest first (reviewers, auditors, rule admins)."""
+    if not can_see_rules(request.user):
+        raise HttpError(403, "only reviewers, auditors and rule admins may read rules")
+    size = clamp_limit(limit)
+    before = decode_cursor(cursor, size=1)
+    if before is not None and (not isinstance(before[0], int) or isinstance(before[0], bool)):
+        raise BadCursor("cursor is not valid")
+    rules = rules_list(before_id=before[0] if before else None, limit=size + 1)
+    page, more = rules[:size], len(rules) > size
+    next_url = None
+    if more:
+        next_url = request.build_absolute_uri(f"{request.path}?limit={size}&cursor={encode_cursor([page[-1].id])}")
+    return {"results": [rule_payload(rule) for rule in page], "next": next_url}
+
+
+@api.post("/rules", response={201: schemas.RuleOut}, tags=["rules"])
+def create_rule(request: HttpRequest, body: schemas.RuleIn):
+    """Create a standing rule (rule admins and staff). Every problem is a 400 naming the field."""
+    check_rate_limit(request)
+    rule = rule_create(
+        user=request.user,
+        action_type=body.action_type,
+        skill_id=body.skill_id,
+        matchers=[matcher.dict() for matcher in body.matchers],
+        effect=body.effect,
+        expires_at=body.expires_at,
+        note=body.note,
+    )
+    return Reply(201, rule_payload(rule))
+
+
+@api.post("/rules/{rule_id}/disable", response=schemas.RuleOut, tags=["rules"])
+def disable_rule(request: HttpRequest, rule_id: int):
+    """Disable a rule at once, in every process (rule admins and staff); 409 if already disabled."""
+    check_rate_limit(request)
+    return rule_payload(rule_disable(rule_id=rule_id, user=request.user))
 
 
 @api.get("/status", auth=None, tags=["status"])

@@ -153,3 +153,47 @@ class SkillOut(Schema):
 
 class Error(Schema):
     detail: str
+
+
+class MatcherIn(Schema):
+    parameter: str
+    kind: str = Field(description="exact, glob (path fields) or url_prefix (api_call url)")
+    value: Any
+
+
+class RuleIn(Schema):
+    action_type: str
+    skill_id: str | None = None
+    matchers: list[MatcherIn]
+    effect: str = Field(description="allow or deny")
+    expires_at: datetime | None = Field(None, description="default: 7 days from now; at most 90 days")
+    note: str = Field("", max_length=2000)
+
+
+class MatcherOut(Schema):
+    parameter: str
+    kind: str
+    value: Any
+
+
+class RuleOut(Schema):
+    id: int
+    action_type: str
+    skill_id: str | None
+    matchers: list[MatcherOut]
+    effect: str
+    note: str
+    expires_at: datetime
+    state: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    disabled_at: datetime | None
+    disabled_by: str | None
+    hit_count: int
+    last_hit_at: datetime | None
+
+
+class RulePage(Schema):
+    results: list[RuleOut]
+    next: str | None

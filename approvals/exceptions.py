@@ -50,6 +50,22 @@ class InvalidTransition(ActionError):
     status_code = 409
 
 
+class InvalidRule(ActionError):
+    status_code = 400
+
+
+class NotARuleAdmin(ActionError):
+    status_code = 403
+
+
+class RuleNotFound(ActionError):
+    status_code = 404
+
+
+class RuleDisabled(ActionError):
+    status_code = 409
+
+
 class LinkInvalid(ActionError):
     """A one-tap link whose signature does not verify: altered, cut short, or not ours."""
 

@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from approvals.escalation import actions_escalate_due
 from approvals.models import Action, Status
 from approvals.services import action_recover, actions_expire_due, enqueue_execution
+from rules.services import rules_expire_due
 
 logger = logging.getLogger(__name__)
 
@@ -71,4 +72,5 @@ def run_maintenance() -> dict[str, int]:
         "escalated": actions_escalate_due(),
         "recovered": recover_stale_actions(),
         "requeued": requeue_lost_actions(),
+        "rules_expired": rules_expire_due(),
     }

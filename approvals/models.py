@@ -98,6 +98,8 @@ class Approval(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions", null=True, blank=True
     )
+    # Set when a standing rule decided at submit time; the decision is then the rule's, not the system's.
+    rule = models.ForeignKey("rules.Rule", on_delete=models.PROTECT, related_name="decisions", null=True, blank=True)
     decision = models.CharField(max_length=8, choices=Decision.choices)
     reason = models.TextField(blank=True, default="")
     payload_hash = models.CharField(max_length=64)
@@ -113,7 +115,14 @@ class Approval(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.decision} by {self.user or 'system'} on {self.action_id}"
+        return f"{self.decision} by {decider_name(self)} on {self.action_id}"
+
+
+def decider_name(approval: Approval) -> str:
+    """Who decided: the reviewer's username, `rule:<id>` for a standing rule, or `system` (policy)."""
+    if approval.user_id is not None:
+        return approval.user.get_username()
+    return f"rule:{approval.rule_id}" if approval.rule_id is not None else "system"
 
 
 class RoutingRule(models.Model):

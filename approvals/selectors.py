@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from approvals.assignment import Viewer, assigned_to, may_review, visible_to
-from approvals.models import Action, Approval, Status
+from approvals.models import Action, Approval, Status, decider_name
 from approvals.roles import is_auditor
 from audit.models import AuditEntry
 
@@ -55,10 +55,11 @@ def approvals_by_action(action_ids: list[UUID]) -> dict[UUID, list[dict[str, Any
     rows = (
         Approval.objects.filter(action_id__in=action_ids, voided_at__isnull=True)
         .order_by("at")
-        .values_list("action_id", "user__username", "decision", "reason", "at")
+        .values_list("action_id", "user__username", "rule_id", "decision", "reason", "at")
     )
-    for action_id, username, decision, reason, at in rows:
-        grouped[action_id].append({"user": username or "system", "decision": decision, "reason": reason, "at": at})
+    for action_id, username, rule_id, decision, reason, at in rows:
+        name = username or (f"rule:{rule_id}" if rule_id is not None else "system")
+        grouped[action_id].append({"user": name, "decision": decision, "reason": reason, "at": at})
     return grouped
 
 
@@ -70,7 +71,7 @@ def requester_name(action: Action) -> str:
 def action_approvals(action: Action) -> list[dict[str, Any]]:
     return [
         {
-            "user": approval.user.get_username() if approval.user else "system",
+            "user": decider_name(approval),
             "decision": approval.decision,
             "reason": approval.reason,
             "at": approval.at,

@@ -42,6 +42,9 @@ from approvals.roles import is_reviewer
 from approvals.runtime import expiry_for, runtime_values
 from audit.chain import canonical_json
 from audit.services import SYSTEM_ACTOR, audit_append
+from rules.evaluation import rules_deciding
+from rules.matching import CompiledRule
+from rules.services import rule_hit_record
 from skills.registry import get_skill
 from skills.selectors import skill_is_enabled
 
@@ -120,6 +123,11 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
     now = timezone.now()
     expiry = expiry_for(classification.level, values)
     held = classification.level in HELD_LEVELS
+    rules = rules_deciding(
+        action_type=action_type, skill_id=skill_id, parameters=parameters, level=classification.level, now=now
+    )
+    # An action a standing rule decides starts pending, so the rule's decision is a normal transition.
+    waits = held or bool(rules)
     action = Action(
         action_type=action_type,
         skill_id=skill_id,
@@ -127,11 +135,11 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
         payload_hash=payload_hash(action_type=action_type, skill_id=skill_id, parameters=parameters),
         security_level=classification.level,
         classification_reasons=classification.reasons,
-        status=Status.PENDING if held else Status.APPROVED,
+        status=Status.PENDING if waits else Status.APPROVED,
         requested_by=user,
         approvals_required=_required_approvals(classification.level, values["quorum_critical"]),
         created_at=now,
-        approved_at=None if held else now,
+        approved_at=None if waits else now,
         expires_at=now + expiry if expiry else None,
     )
     if held:
@@ -153,7 +161,9 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
                 "payload_hash": action.payload_hash,
             },
         )
-        if held:
+        if rules and _decide_by_rule(action, rules, classification.level, now):
+            pass
+        elif held:
             events.action_changed(action_id=action.id, status=Status.PENDING)
             transaction.on_commit(lambda: enqueue_held_notification(action_id=action.id))
         else:
@@ -165,6 +175,9 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
                 payload_hash=action.payload_hash,
                 at=now,
             )
+            if action.status == Status.PENDING:  # the rule meant to decide it was disabled meanwhile
+                _approve_by_policy(action, classification.level, now)
+                return action
             audit_append(
                 actor=SYSTEM_ACTOR,
                 event="action.approved",
@@ -174,6 +187,73 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
             events.action_changed(action_id=action.id, status=Status.APPROVED)
             transaction.on_commit(lambda: enqueue_execution(action_id=action.id))
     return action
+
+
+def _decide_by_rule(action: Action, rules: list[CompiledRule], level: str, now: datetime) -> bool:
+    """Let the first rule still as compiled (deny rules come first) decide the new pending action.
+
+    A rule edited, disabled or expired by another process since this one compiled it is not
+    used: the rules are looked up again, fresh, before any rule after it may decide (a stale
+    deny must not let an allow win). False when none decides after all.
+    """
+    for attempt in range(2):
+        for rule in rules:
+            note = rule_hit_record(
+                rule_id=rule.id, updated_at=rule.updated_at, effect=rule.effect, action_id=action.id, now=now
+            )
+            if note is not None:
+                _apply_rule(action, rule, note, now)
+                return True
+            if attempt == 0:
+                break
+        rules = rules_deciding(
+            action_type=action.action_type,
+            skill_id=action.skill_id,
+            parameters=action.parameters,
+            level=level,
+            now=now,
+            fresh=True,
+        )
+    return False
+
+
+def _apply_rule(action: Action, rule: CompiledRule, note: str, now: datetime) -> None:
+    approved = rule.effect == "allow"
+    reason = note or f"{rule.effect} rule #{rule.id}"
+    Approval.objects.create(
+        action=action,
+        user=None,
+        rule_id=rule.id,
+        decision=Decision.APPROVE if approved else Decision.REJECT,
+        reason=reason,
+        payload_hash=action.payload_hash,
+        at=now,
+    )
+    _transition(
+        action_id=action.id,
+        source=Status.PENDING,
+        target=Status.APPROVED if approved else Status.REJECTED,
+        actor=f"rule:{rule.id}",
+        event="action.approved" if approved else "action.rejected",
+        data={"rule_id": rule.id, "reason": reason, "payload_hash": action.payload_hash},
+        **({"approved_at": now} if approved else {}),
+    )
+    action.status = Status.APPROVED if approved else Status.REJECTED
+    action.approved_at = now if approved else None
+
+
+def _approve_by_policy(action: Action, level: str, now: datetime) -> None:
+    _transition(
+        action_id=action.id,
+        source=Status.PENDING,
+        target=Status.APPROVED,
+        actor=SYSTEM_ACTOR,
+        event="action.approved",
+        data={"by_policy": level},
+        approved_at=now,
+    )
+    action.status = Status.APPROVED
+    action.approved_at = now
 
 
 @dataclass(frozen=True)

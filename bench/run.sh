@@ -22,6 +22,7 @@ fi
 .venv/bin/python bench/foundation.py
 .venv/bin/python bench/sqlite_start_latency.py
 .venv/bin/python bench/ws_fanout.py
+.venv/bin/python bench/rules.py
 .venv/bin/python bench/chat_stream.py
 .venv/bin/python bench/bulk.py
 .venv/bin/python bench/sandbox.py

@@ -112,7 +112,8 @@ def write(parts, params, limits):
     data = params["content"].encode("utf-8")
     if len(data) > limits["write_bytes"]:
         raise Refused(f"content is {len(data)} bytes, over the {limits['write_bytes']} byte write limit")
-    parent = _open_dir(parts[:-1])
+    # Like `mkdir -p`: missing folders are made on the way, still without following any link.
+    parent = _open_dir(parts[:-1], create=True)
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         fd = os.open(parts[-1], flags, 0o644, dir_fd=parent)

@@ -206,7 +206,7 @@ async def test_it_relays_a_broadcast_from_another_process(db):
 
 
 async def test_it_closes_a_queue_socket_once_its_user_is_no_longer_a_reviewer(db, monkeypatch):
-    monkeypatch.setattr("approvals.consumers.RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr("realtime.consumers.RECHECK_SECONDS", 0.0)
     alice = await sync_to_async(make_user)("alice")
     bob = await sync_to_async(make_user)("bob", "reviewers")
     communicator, connected, _ = await connect(cookie=await sync_to_async(session_cookie)(bob))

@@ -4,6 +4,8 @@ for the reviewer the link was sent to and the version it was signed for."""
 from __future__ import annotations
 
 import html
+import io
+import logging
 import re
 import threading
 from datetime import timedelta
@@ -17,6 +19,7 @@ from django.utils import timezone
 
 from approvals.exceptions import ActionError
 from approvals.links import decision_links, link_decide, link_load
+from approvals.log_filters import RedactLinkTokens
 from approvals.models import Action, Approval, LinkUse, Status
 from approvals.notifications import EMAIL, WEBHOOK, notification_deliver
 from approvals.services import action_decide, action_edit
@@ -282,3 +285,20 @@ def test_it_refuses_a_link_to_a_reviewer_who_already_approved_elsewhere(alice, b
     assert response.status_code == 409
     assert "You already decided on this action" in response.content.decode()
     assert not LinkUse.objects.exists()
+
+
+def test_it_keeps_link_tokens_out_of_the_log(alice, bob, carol):
+    action = make_action(alice, HIGH_ACTION)
+    link = links_for(action, bob)["approve"]
+    token = link.split("/")[-2]
+    console = next(h for h in logging.getLogger().handlers if any(isinstance(f, RedactLinkTokens) for f in h.filters))
+    captured = io.StringIO()
+    previous = console.setStream(captured)
+    try:
+        assert logged_in(carol).get(link).status_code == 403
+    finally:
+        console.setStream(previous)
+    logged = captured.getvalue()
+    assert "/approvals/link/…/" in logged
+    assert token not in logged
+    assert nothing_decided(action)

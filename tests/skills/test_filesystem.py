@@ -35,6 +35,19 @@ def test_it_writes_reads_lists_and_deletes_inside_the_workspace(alice, bob, work
     assert _file_op(alice, bob, operation="delete", path="notes/2026").result["deleted"] == "directory"
 
 
+def test_it_makes_missing_folders_for_a_write_but_never_follows_a_link_on_the_way(alice, bob, workspace):
+    written = _file_op(alice, bob, operation="write", path="reports/2026/q3.md", content="draft")
+    assert written.status == Status.COMPLETED, written.error
+    assert (workspace / "reports/2026/q3.md").read_text() == "draft"
+    outside = workspace.parent / "outside-folder"
+    outside.mkdir()
+    (workspace / "linked").symlink_to(outside)
+    refused = _file_op(alice, bob, operation="write", path="linked/new/x.md", content="no")
+    assert refused.status == Status.FAILED
+    assert "symbolic link" in refused.error
+    assert list(outside.iterdir()) == []
+
+
 def test_it_audits_every_operation_with_its_outcome(alice, bob, workspace):
     ok = _file_op(alice, bob, operation="write", path="a.txt", content="hi")
     missing = _file_op(alice, bob, operation="read", path="missing.txt")

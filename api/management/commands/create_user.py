@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
-ROLES = ("reviewers", "auditors")
+ROLES = ("reviewers", "auditors", "rule_admins")
 
 
 class Command(BaseCommand):

@@ -1,0 +1,362 @@
+"""Rule matchers: which fields take which matcher, validating a rule, and the one matching code.
+
+Submit-time evaluation and the form's preview both call `CompiledRule.decides`, so a preview
+shows exactly what the rule will decide.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import jsonschema
+
+from approvals.models import ActionType, SecurityLevel
+from approvals.parameters import FILE_OPERATIONS, HTTP_METHODS
+from approvals.runtime import CONFIG_KEYS
+from audit.chain import canonical_json
+from skills.registry import get_skill
+
+EXACT = "exact"
+GLOB = "glob"
+URL_PREFIX = "url_prefix"
+KINDS = (EXACT, GLOB, URL_PREFIX)
+MAX_PATTERN = 1024
+
+# The parameters of each built-in type, as JSON Schema, so an exact value is checked like a
+# submitted one. skill_execution takes its fields from the skill's manifest.
+BUILTIN_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    ActionType.CHAT: {
+        "message": {"type": "string"},
+        "model": {"type": "string"},
+        "conversation_id": {"type": "string"},
+    },
+    ActionType.MODEL_SWITCH: {"model": {"type": "string"}},
+    ActionType.CONFIG_CHANGE: {"key": {"enum": list(CONFIG_KEYS)}, "value": {}},
+    ActionType.API_CALL: {
+        "method": {"enum": list(HTTP_METHODS)},
+        "url": {"type": "string", "minLength": 1},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "json": {},
+    },
+    ActionType.FILE_OPERATION: {
+        "operation": {"enum": list(FILE_OPERATIONS)},
+        "path": {"type": "string", "minLength": 1},
+        "content": {"type": "string"},
+        "workspace": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    },
+}
+# What the executor assumes when a parameter is left out, so a rule about the default matches it.
+DEFAULTS: dict[tuple[str, str], Any] = {(ActionType.FILE_OPERATION, "workspace"): "default"}
+
+
+class RuleInvalid(ValueError):
+    """A rule that cannot be saved; `errors` maps a field (or `matcher.<parameter>`) to why."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    schema: dict[str, Any]
+    kinds: tuple[str, ...]
+
+    @property
+    def is_text(self) -> bool:
+        if "enum" in self.schema:
+            return all(isinstance(option, str) for option in self.schema["enum"])
+        return self.schema.get("type") == "string"
+
+
+def fields_for(action_type: str, skill_id: str | None) -> dict[str, Field]:
+    """The parameters a rule for this type (and skill) may match, with the matcher kinds each takes."""
+    if action_type == ActionType.SKILL_EXECUTION:
+        skill = get_skill(skill_id) if skill_id else None
+        schemas = dict((skill.parameters.get("properties") or {}) if skill else {})
+    else:
+        schemas = BUILTIN_FIELDS.get(action_type, {})
+    return {name: Field(name, schema, _kinds(action_type, name, schema)) for name, schema in schemas.items()}
+
+
+def _kinds(action_type: str, name: str, schema: dict[str, Any]) -> tuple[str, ...]:
+    if action_type == ActionType.API_CALL and name == "url":
+        return (EXACT, URL_PREFIX)
+    if _is_path_field(action_type, name, schema):
+        return (EXACT, GLOB)
+    return (EXACT,)
+
+
+def _is_path_field(action_type: str, name: str, schema: dict[str, Any]) -> bool:
+    if action_type == ActionType.FILE_OPERATION:
+        return name == "path"
+    return action_type == ActionType.SKILL_EXECUTION and (name == "path" or schema.get("format") == "path")
+
+
+# Normalizing
+
+
+@lru_cache(maxsize=4096)
+def normalize_path(path: str) -> str:
+    """`./a//b/` and `a/b` name the same file: compare them the same way (a deny must not be dodged).
+
+    Cached: one submit asks for the same path once per rule tried.
+    """
+    return posixpath.normpath(path) if path else path
+
+
+def _port(scheme: str, port: int | None) -> int | None:
+    return port if port is not None else {"http": 80, "https": 443}.get(scheme)
+
+
+@lru_cache(maxsize=4096)
+def _url_parts(url: str) -> tuple[str, str, int | None, str] | None:
+    """Scheme, host, port (defaults filled in) and a dot-segment-free, percent-decoded path."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    path = unquote(parts.path) or "/"
+    path = posixpath.normpath(path)
+    path = "/" + path.lstrip("/") if path != "." else "/"
+    return scheme, parts.hostname.lower(), _port(scheme, port), path
+
+
+def url_has_prefix(url: str, prefix: str) -> bool:
+    """Same scheme, host and port, and a path under the prefix's path at a segment boundary,
+    like approvals.parameters.url_allowed: `https://api.x` never matches `https://api.x.evil`."""
+    target, base = _url_parts(url), _url_parts(prefix)
+    if target is None or base is None or target[:3] != base[:3]:
+        return False
+    root = base[3].rstrip("/")
+    return not root or target[3] == root or target[3].startswith(root + "/")
+
+
+@lru_cache(maxsize=4096)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """`*` and `?` stay inside one path segment; `**` crosses segments (`a/**/b` also matches `a/b`)."""
+    out: list[str] = []
+    index = 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            out.append("(?:[^/]*/)*")
+            index += 3
+        elif pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif pattern[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif pattern[index] == "?":
+            out.append("[^/]")
+            index += 1
+        else:
+            out.append(re.escape(pattern[index]))
+            index += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+# Validating
+
+
+def _pattern_error(kind: str, value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return f"a {kind} matcher needs a non-empty string"
+    if len(value) > MAX_PATTERN:
+        return f"must be at most {MAX_PATTERN} characters"
+    if kind == GLOB:
+        if value.startswith("/") or any(part == ".." for part in value.split("/")):
+            return "a path glob is relative to the workspace and has no '..'"
+        return None
+    parts = urlsplit(value)
+    if _url_parts(value) is None:
+        return "a URL prefix is an http(s) URL with a host and no user or password, e.g. https://api.example.org/v1"
+    if parts.query or parts.fragment:
+        return "a URL prefix has no query or fragment"
+    return None
+
+
+def _value_error(field: Field, kind: str, value: Any) -> str | None:
+    if kind not in field.kinds:
+        allowed = " or ".join(field.kinds)
+        if kind not in KINDS:
+            return f"unknown matcher kind {kind!r}; use {allowed}"
+        what = {GLOB: "a path", URL_PREFIX: "an api_call url"}[kind]
+        return f"a {kind} matcher only fits {what}; {field.name} takes {allowed}"
+    if kind != EXACT:
+        return _pattern_error(kind, value)
+    errors = sorted(jsonschema.Draft202012Validator(field.schema).iter_errors(value), key=str)
+    return f"not a valid value: {errors[0].message}" if errors else None
+
+
+def validate_matchers(*, action_type: str, skill_id: str | None, matchers: Any) -> list[dict[str, Any]]:
+    """The matchers in their stored form, or RuleInvalid naming each problem."""
+    if action_type not in ActionType.values:
+        raise RuleInvalid({"action_type": f"unknown action type; expected one of {', '.join(ActionType.values)}"})
+    if action_type == ActionType.SKILL_EXECUTION:
+        if not skill_id:
+            raise RuleInvalid({"skill_id": "a rule for skill_execution names its skill"})
+        if get_skill(skill_id) is None:
+            raise RuleInvalid({"skill_id": f"unknown skill {skill_id!r}"})
+    elif skill_id:
+        raise RuleInvalid({"skill_id": f"only skill_execution rules name a skill, not {action_type}"})
+    if not isinstance(matchers, list) or not matchers:
+        raise RuleInvalid({"matchers": "a rule needs at least one matcher, or it would match every such action"})
+    fields = fields_for(action_type, skill_id)
+    errors: dict[str, str] = {}
+    cleaned: list[dict[str, Any]] = []
+    for position, matcher in enumerate(matchers):
+        if not isinstance(matcher, dict) or set(matcher) != {"parameter", "kind", "value"}:
+            errors[f"matchers[{position}]"] = 'each matcher is {"parameter", "kind", "value"}'
+            continue
+        name, kind, value = matcher["parameter"], matcher["kind"], matcher["value"]
+        field = fields.get(name) if isinstance(name, str) else None
+        if field is None:
+            known = ", ".join(fields) or "none"
+            errors[f"matcher.{name}"] = f"unknown parameter {name!r} for {skill_id or action_type}; known: {known}"
+            continue
+        if any(item["parameter"] == name for item in cleaned):
+            errors[f"matcher.{name}"] = "one matcher per parameter"
+            continue
+        if message := _value_error(field, kind, value):
+            errors[f"matcher.{name}"] = message
+            continue
+        cleaned.append({"parameter": name, "kind": kind, "value": value})
+    if errors:
+        raise RuleInvalid(errors)
+    return cleaned
+
+
+# Matching
+
+
+def is_path_parameter(action_type: str, name: str) -> bool:
+    return name == "path" and action_type in (ActionType.FILE_OPERATION, ActionType.SKILL_EXECUTION)
+
+
+def _exact(expected: Any, *, path: bool) -> Callable[[Any], bool]:
+    if path:
+        wanted = normalize_path(expected)
+        return lambda value: isinstance(value, str) and normalize_path(value) == wanted
+    if isinstance(expected, str):
+        return lambda value: isinstance(value, str) and value == expected
+    # Canonical JSON tells 1 from true and 1.0, and ignores key order.
+    wanted = canonical_json(expected)
+    return lambda value: canonical_json(value) == wanted
+
+
+def _matcher(action_type: str, spec: dict[str, Any]) -> Callable[[Any], bool]:
+    kind, value = spec["kind"], spec["value"]
+    if kind == GLOB:
+        # Compiled on first use and cached: a reload after any rule change recompiles nothing.
+        pattern = normalize_path(value)
+        return lambda found: isinstance(found, str) and glob_regex(pattern).fullmatch(normalize_path(found)) is not None
+    if kind == URL_PREFIX:
+        return lambda found: isinstance(found, str) and url_has_prefix(found, value)
+    return _exact(value, path=is_path_parameter(action_type, spec["parameter"]))
+
+
+# A dispatch key names a string every action passing one matcher must produce from one parameter:
+# the first folder of a path, the host of a URL, or the exact text. Evaluation indexes rules by it,
+# so a submit only tries the rules its own parameters could satisfy.
+SEGMENT, HOST, TEXT = "segment", "host", "text"
+_WILDCARDS = ("*", "?")
+
+
+def _dispatch_key(action_type: str, spec: dict[str, Any]) -> tuple[str, str, str] | None:
+    name, kind, value = spec["parameter"], spec["kind"], spec["value"]
+    if kind == GLOB or (kind == EXACT and is_path_parameter(action_type, name) and isinstance(value, str)):
+        first = normalize_path(value).split("/", 1)[0]
+        if kind == GLOB and any(mark in first for mark in _WILDCARDS):
+            return None
+        return (name, SEGMENT, first)
+    if kind == URL_PREFIX:
+        return (name, HOST, _url_parts(value)[1])
+    if kind == EXACT and isinstance(value, str):
+        return (name, TEXT, value)
+    return None
+
+
+def dispatch_token(way: str, value: Any) -> str | None:
+    """The string an action's parameter value gives for a dispatch key of this `way`."""
+    if not isinstance(value, str):
+        return None
+    if way == SEGMENT:
+        return normalize_path(value).split("/", 1)[0]
+    if way == HOST:
+        parts = _url_parts(value)
+        return parts[1] if parts else None
+    return value
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: int
+    effect: str
+    action_type: str
+    skill_id: str | None
+    expires_at: datetime
+    tests: tuple[tuple[str, Any, Callable[[Any], bool]], ...]
+    # When the rule was last saved: a hit is recorded only if it is still this version of the rule.
+    updated_at: datetime | None = None
+    dispatch: tuple[str, str, str] | None = None
+
+    def matches(self, parameters: dict[str, Any]) -> bool:
+        for name, default, test in self.tests:
+            value = parameters.get(name, default)
+            if value is _MISSING or not test(value):
+                return False
+        return True
+
+    def decides(self, *, parameters: dict[str, Any], level: str, now: datetime) -> bool:
+        """Whether this rule decides an action: live, matching, and (for allow) a HIGH one.
+
+        Allow rules never decide CRITICAL actions, and LOW/MEDIUM ones run anyway; deny rules
+        reject at any level.
+        """
+        if self.expires_at <= now:
+            return False
+        if self.effect == "allow" and level != SecurityLevel.HIGH:
+            return False
+        return self.matches(parameters)
+
+
+def compile_rule(
+    *,
+    id: int,
+    effect: str,
+    action_type: str,
+    skill_id: str | None,
+    expires_at: datetime,
+    matchers: list[dict],
+    updated_at: datetime | None = None,
+) -> CompiledRule:
+    tests = tuple(
+        (
+            spec["parameter"],
+            DEFAULTS.get((action_type, spec["parameter"]), _MISSING),
+            _matcher(action_type, spec),
+        )
+        for spec in matchers
+    )
+    keys = [key for spec in matchers if (key := _dispatch_key(action_type, spec)) is not None]
+    # A folder or host narrows more than a fixed text like an operation name.
+    keys.sort(key=lambda key: key[1] == TEXT)
+    return CompiledRule(
+        id, effect, action_type, skill_id or None, expires_at, tests, updated_at, keys[0] if keys else None
+    )

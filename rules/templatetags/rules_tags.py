@@ -1,0 +1,29 @@
+"""Template helpers for standing rules: who sees the rule pages, and a matcher in words."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+
+from rules.roles import is_rule_admin as _is_rule_admin
+
+register = template.Library()
+
+KIND_WORDS = {"exact": "is", "glob": "matches", "url_prefix": "is under"}
+
+
+@register.filter
+def is_rule_admin(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and _is_rule_admin(user)
+
+
+@register.filter
+def matcher_text(matcher: dict[str, Any]) -> str:
+    """`path matches notes/*.txt`, `url is under https://api.x/v1`, `method is "DELETE"`."""
+    value = matcher.get("value")
+    shown = value if matcher.get("kind") != "exact" else json.dumps(value, ensure_ascii=False)
+    if len(shown) > 200:
+        shown = f"{shown[:200]}… ({len(shown)} characters)"
+    return f"{matcher.get('parameter')} {KIND_WORDS.get(matcher.get('kind'), matcher.get('kind'))} {shown}"
