@@ -171,7 +171,7 @@ def notification_deliver(*, action_id: UUID, channel: str, target: str, attempt:
     if channel in (EMAIL, ESCALATION) and not target:
         # Queued before deliveries were per recipient: split it now, so each is retried alone.
         if channel == EMAIL:
-            notification_fan_out(action_id=action_id)
+            _enqueue_all(action_id, [(EMAIL, username) for username, _ in reviewer_recipients(action)])
         else:
             enqueue_escalation_notification(action_id=action_id)
         return "skipped"

@@ -431,3 +431,22 @@ def test_it_enqueues_a_delivery_per_reviewer_only_when_the_hold_commits(alice, r
     deliveries = DBTaskResult.objects.filter(task_path="approvals.tasks.deliver_notification")
     assert sorted(result.args_kwargs["kwargs"]["target"] for result in deliveries) == ["bob", "carol", "root"]
     assert len(mail.outbox) == 3 and str(action.id) in mail.outbox[0].body
+
+
+def test_it_splits_an_email_delivery_queued_for_everyone_into_one_per_reviewer(
+    alice, reviewers, fast_retries, settings
+):
+    settings.ACTIONHUB_WEBHOOK_URLS = []
+    action = make_action(alice, DELETE)
+    DBTaskResult.objects.all().delete()  # as if queued by the previous release: one task for every reviewer
+    from approvals.tasks import deliver_notification
+
+    deliver_notification.enqueue(action_id=str(action.id), channel="email", target="", attempt=1)
+    run_notification_tasks()
+
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "bob@example.org",
+        "carol@example.org",
+        "root@example.org",
+    ]
+    assert sorted(data["target"] for _, data in _notifications(action.id)) == ["bob", "carol", "root"]
