@@ -262,7 +262,8 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "realtime.layers.DatabaseChannelLayer",
-            "CONFIG": {"poll_interval": env_float("ACTIONHUB_CHANNEL_POLL", 0.02)},
+            # capacity: messages waiting per consumer before its change messages are merged
+            "CONFIG": {"poll_interval": env_float("ACTIONHUB_CHANNEL_POLL", 0.02), "capacity": 500},
         }
     }
 

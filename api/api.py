@@ -25,6 +25,7 @@ from approvals.assignment import assigned_names, assigned_names_by_action, viewe
 from approvals.bulk import BulkItem, actions_decide_bulk
 from approvals.exceptions import ActionError
 from approvals.models import Action, ActionType, Status
+from approvals.reversibility import action_reversibility
 from approvals.roles import is_auditor, is_reviewer
 from approvals.runtime import runtime_get
 from approvals.selectors import (
@@ -132,7 +133,13 @@ def action_payload(
         "needs_review": action.needs_review,
         "assigned_groups": assigned_names(action) if groups is None else groups,
         "escalated_at": action.escalated_at,
+        "reversibility": _reversibility(action),
     }
+
+
+def _reversibility(action: Action) -> dict[str, str]:
+    reversibility = action_reversibility(action)
+    return {"value": reversibility.value, "label": reversibility.label, "reason": reversibility.reason}
 
 
 def _reload(action_id: UUID, user: Any) -> dict[str, Any]:

@@ -22,6 +22,12 @@ class ApprovalOut(Schema):
     at: datetime
 
 
+class ReversibilityOut(Schema):
+    value: str = Field(description="reversible, partial or irreversible")
+    label: str = Field(description="what the pages and notifications show, e.g. 'partly reversible'")
+    reason: str
+
+
 class ActionOut(Schema):
     id: UUID
     action_type: str
@@ -47,6 +53,7 @@ class ActionOut(Schema):
         default_factory=list, description="reviewer groups it is routed to; empty: every reviewer"
     )
     escalated_at: datetime | None = None
+    reversibility: ReversibilityOut | None = Field(None, description="whether its effect can be undone")
 
 
 class ActionPage(Schema):

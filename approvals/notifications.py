@@ -1,8 +1,8 @@
-"""Telling reviewers that a HIGH/CRITICAL action waits for them: one email, one post per webhook.
+"""Telling reviewers that a HIGH/CRITICAL action waits for them: one email per reviewer, one post per webhook.
 
-Each channel is delivered, retried with backoff and audited on its own, in background tasks, so a
-failing channel neither repeats the others nor touches the action. Webhook posts go through
-approvals/outbound.py, the app's one HTTP edge.
+Each recipient and each webhook is delivered, retried with backoff and audited on its own, in
+background tasks, so a failing one neither repeats nor delays the others nor touches the action.
+Webhook posts go through approvals/outbound.py, the app's one HTTP edge.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ EMAIL_PARAMETERS_BUDGET = 200_000
 SLACK_PARAMETERS_BUDGET = 20_000
 SLACK_SECTION_LIMIT = 2_990
 MAX_BACKOFF = timedelta(hours=1)
+_NO_REVIEWER = "no reviewer other than the requester has an email address"
 _SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
@@ -70,26 +71,57 @@ def enqueue_held_notification(*, action_id: UUID) -> None:
 
 
 def notification_fan_out(*, action_id: UUID) -> list[str]:
-    """Enqueue one delivery for the reviewers' email and one per configured webhook URL.
+    """Enqueue one delivery per reviewer with an address and one per configured webhook URL.
 
     The URLs are read from the runtime config now, so a config_change of `webhook_urls` applies
-    to the next held action; tasks carry a fingerprint of each URL, never the URL (a secret).
+    to the next held action; tasks carry a fingerprint of each URL, never the URL (a secret), and
+    a reviewer's username, never an address. All deliveries are enqueued in one transaction, so
+    a crash halfway leaves none queued and the fan-out's own retry does not send twice.
+    Returns the `channel:target` of each delivery.
     """
-    if not Action.objects.filter(id=action_id, status=Status.PENDING).exists():
+    action = Action.objects.select_related("requested_by").filter(id=action_id, status=Status.PENDING).first()
+    if action is None:
         return []
+    recipients = [(EMAIL, username) for username, _ in reviewer_recipients(action)]
+    if not recipients:
+        logger.warning("action %s: no reviewer other than the requester has an email address", action_id)
+        _audit(
+            "notification.failed",
+            action_id,
+            {"channel": EMAIL, "target": REVIEWERS, "attempt": 1, "error": _NO_REVIEWER, "will_retry": False},
+        )
     urls = dict.fromkeys(runtime_get("webhook_urls") or [])
-    targets = [(EMAIL, ""), *((WEBHOOK, webhook_fingerprint(url)) for url in urls)]
-    for channel, target in targets:
-        _enqueue_delivery(action_id=action_id, channel=channel, target=target, attempt=1)
-    return [channel for channel, _ in targets]
+    return _enqueue_all(action_id, [*recipients, *((WEBHOOK, webhook_fingerprint(url)) for url in urls)])
 
 
 def enqueue_escalation_notification(*, action_id: UUID) -> None:
-    """Called on commit when an action is escalated: one email, delivered and retried like the others."""
+    """Called on commit when an action is escalated: one email per member of the escalation group,
+    each delivered, retried and audited like the others."""
     from approvals.wakeup import wake_workers
 
-    _enqueue_delivery(action_id=action_id, channel=ESCALATION, target="", attempt=1)
+    action = Action.objects.select_related("requested_by").filter(id=action_id).first()
+    if action is None:
+        return
+    recipients = [(ESCALATION, username) for username, _ in escalation_recipients(action)]
+    if not recipients:
+        group = settings.ACTIONHUB_ESCALATION_GROUP
+        error = f"nobody in the {group!r} group other than the requester has an email address"
+        logger.warning("action %s: %s", action_id, error)
+        _audit(
+            "notification.failed",
+            action_id,
+            {"channel": ESCALATION, "target": group, "attempt": 1, "error": error, "will_retry": False},
+        )
+        return
+    _enqueue_all(action_id, recipients)
     wake_workers()
+
+
+def _enqueue_all(action_id: UUID, targets: list[tuple[str, str]]) -> list[str]:
+    with transaction.atomic():
+        for channel, target in targets:
+            _enqueue_delivery(action_id=action_id, channel=channel, target=target, attempt=1)
+    return [f"{channel}:{target}" for channel, target in targets]
 
 
 def _enqueue_delivery(
@@ -125,19 +157,31 @@ def public_target(url: str) -> str:
 
 
 def notification_deliver(*, action_id: UUID, channel: str, target: str, attempt: int) -> str:
-    """Deliver one channel once; on failure audit it and schedule the next attempt.
+    """Deliver to one recipient (`target` is a username) or one webhook once; on failure audit it
+    and schedule the next attempt for that recipient alone.
 
     Returns `sent`, `retrying`, `failed`, or `skipped` when there is nothing to tell any more
-    (the action was decided or expired, or the webhook was removed from the config).
+    (the action was decided or expired, the recipient lost their address or right to decide, or
+    the webhook was removed from the config).
     """
     action = Action.objects.select_related("requested_by").filter(id=action_id).first()
     if action is None or action.status != Status.PENDING:
         return "skipped"
     send: Callable[[Action], dict[str, Any]]
-    if channel == EMAIL:
-        send, label = _send_email, ", ".join(assigned_names(action)) or REVIEWERS
-    elif channel == ESCALATION:
-        send, label = _send_escalation_email, settings.ACTIONHUB_ESCALATION_GROUP
+    if channel in (EMAIL, ESCALATION) and not target:
+        # Queued before deliveries were per recipient: split it now, so each is retried alone.
+        if channel == EMAIL:
+            _enqueue_all(action_id, [(EMAIL, username) for username, _ in reviewer_recipients(action)])
+        else:
+            enqueue_escalation_notification(action_id=action_id)
+        return "skipped"
+    if channel in (EMAIL, ESCALATION):
+        candidates = reviewer_recipients(action) if channel == EMAIL else escalation_recipients(action)
+        address = dict(candidates).get(target)
+        if address is None:
+            logger.info("action %s: %s is no longer a %s recipient; not notifying them", action_id, target, channel)
+            return "skipped"
+        send, label = partial(_send_email, username=target, address=address, escalation=channel == ESCALATION), target
     else:
         url = _configured_webhook(target)
         if url is None:
@@ -203,47 +247,24 @@ def escalation_recipients(action: Action) -> list[tuple[str, str]]:
     return list(users.values_list("username", "email"))
 
 
-def _send_email(action: Action) -> dict[str, Any]:
-    """One message per reviewer, each with one-tap links signed for that reviewer alone."""
-    recipients = reviewer_recipients(action)
-    if not recipients:
-        raise DeliveryError("no reviewer other than the requester has an email address", retry=False)
-    user_ids = dict(
-        get_user_model().objects.filter(username__in=[name for name, _ in recipients]).values_list("username", "pk")
-    )
-    subject = email_subject(action)
-    messages = [
-        EmailMessage(
-            subject=subject,
-            body=email_body(
-                action, links=decision_links(action=action, channel=EMAIL, user_id=user_ids[name]), recipient=name
-            ),
-            to=[address],
-        )
-        for name, address in recipients
-    ]
-    try:
-        with get_connection() as connection:
-            connection.send_messages(messages)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-    return {"recipients": [username for username, _ in recipients]}
-
-
-def _send_escalation_email(action: Action) -> dict[str, Any]:
-    recipients = escalation_recipients(action)
-    if not recipients:
-        group = settings.ACTIONHUB_ESCALATION_GROUP
-        raise DeliveryError(f"nobody in the {group!r} group other than the requester has an email address", retry=False)
-    message = EmailMessage(
-        subject=escalation_subject(action), body=escalation_body(action), to=[address for _, address in recipients]
-    )
+def _send_email(action: Action, *, username: str, address: str, escalation: bool) -> dict[str, Any]:
+    """One message to one person; a reviewer's carries one-tap links signed for them alone."""
+    if escalation:
+        message = EmailMessage(subject=escalation_subject(action), body=escalation_body(action), to=[address])
+    else:
+        user_id = get_user_model().objects.get(username=username).pk
+        links = decision_links(action=action, channel=EMAIL, user_id=user_id)
+        body = email_body(action, links=links, recipient=username)
+        message = EmailMessage(subject=email_subject(action), body=body, to=[address])
     try:
         with get_connection() as connection:
             connection.send_messages([message])
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise DeliveryError("SMTPRecipientsRefused: the server refused the address") from exc
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-    return {"recipients": [username for username, _ in recipients]}
+        # The audit names the recipient by username only; an SMTP answer may quote the address.
+        raise DeliveryError(f"{type(exc).__name__}: {exc}".replace(address, "<address>")) from exc
+    return {}
 
 
 def _send_webhook(action: Action, *, url: str) -> dict[str, Any]:

@@ -8,7 +8,12 @@ its local groups in memory. Cost is one indexed read per interval per web proces
 number of connected clients (a per-consumer polling layer does one per client). Group membership
 never leaves the process.
 
-With REDIS_URL set, settings use channels-redis (pub/sub) instead.
+A consumer slower than a burst never silently misses state: when its channel is full, the
+`action.changed`/`actions.changed` messages waiting in it are merged into one `actions.changed`
+naming every action, so it renders each changed row once, from the database, as it is now.
+
+With REDIS_URL set, settings use channels-redis (pub/sub) instead, whose per-channel queues have
+no bound, so nothing is dropped there either.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
+# Messages that only say "these actions changed; render them from the database": several of them
+# waiting for one consumer say no more than one naming all their actions.
+COALESCED_TYPES = ("action.changed", "actions.changed")
 GROUP_PREFIX = "g:"
 CHANNEL_PREFIX = "c:"
 
@@ -166,7 +174,39 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
             try:
                 await InMemoryChannelLayer.send(self, channel, message)
             except ChannelFull:
-                logger.warning("channel %s is full; dropped a message", channel)
+                if not self._coalesce(channel, message):
+                    logger.warning("channel %s is full; dropped a %s message", channel, message.get("type"))
+
+    def _coalesce(self, channel: str, message: dict[str, Any]) -> bool:
+        """Make room in a full channel by merging its waiting change messages with `message`.
+
+        Runs without awaiting, so the consumer cannot take from the queue halfway. Other messages
+        keep their order, ahead of the merged one. False if nothing could be merged.
+        """
+        queue = self.channels.get(channel)
+        if queue is None or message.get("type") not in COALESCED_TYPES:
+            return False
+        waiting = [queue.get_nowait() for _ in range(queue.qsize())]
+        kept = [(expiry, queued) for expiry, queued in waiting if queued.get("type") not in COALESCED_TYPES]
+        if len(kept) == len(waiting):
+            for item in waiting:
+                queue.put_nowait(item)
+            return False
+        changes = [queued for _, queued in waiting if queued.get("type") in COALESCED_TYPES] + [message]
+        action_ids = [
+            action_id
+            for change in changes
+            for action_id in (change.get("action_ids") or [change.get("action_id")])
+            if action_id
+        ]
+        merged = {
+            "type": "actions.changed",
+            "action_ids": list(dict.fromkeys(action_ids)),
+            "sent": max(change.get("sent", 0.0) for change in changes),
+        }
+        for item in [*kept, (time.time() + self.expiry, merged)]:
+            queue.put_nowait(item)
+        return True
 
 
 def _write(targets: list[str], message: dict[str, Any]) -> None:

@@ -264,3 +264,17 @@ def test_it_keeps_a_pending_action_after_a_failed_decision(alice, bob, api_as):
     action = make_action(alice)
     api_as(bob).post(f"/actions/{action.id}/approve", {"approved": "maybe"})
     assert Action.objects.get(id=action.id).status == Status.PENDING
+
+
+def test_it_labels_each_action_with_its_reversibility(alice, bob, api_as):
+    held = make_action(alice, HIGH_ACTION)
+    client = api_as(bob)
+    assert client.get(f"/actions/{held.id}").json()["reversibility"] == {
+        "value": "irreversible",
+        "label": "irreversible",
+        "reason": "a deleted file cannot be brought back",
+    }
+    listed = {item["id"]: item["reversibility"] for item in client.get("/actions/pending").json()["results"]}
+    assert listed[str(held.id)]["label"] == "irreversible"
+    switch = make_action(alice, {"action_type": "model_switch", "parameters": {"model": "other"}})
+    assert client.get(f"/actions/{switch.id}").json()["reversibility"]["label"] == "reversible"

@@ -14,7 +14,7 @@ from approvals.maintenance import run_maintenance
 from approvals.models import Action, Status
 from approvals.services import actions_expire_due
 from audit.models import AuditEntry
-from tests.approvals.test_notifications import run_notification_tasks
+from tests.approvals.test_notifications import FlakyBackend, run_notification_tasks
 from tests.factories import make_action, make_user
 from tests.workers import start_worker, stop, wait_for
 
@@ -60,8 +60,30 @@ def test_it_escalates_after_half_the_expiry_window_once_and_audits_it(alice, bob
     assert [message.to for message in escalated] == [["erin@example.org"]]
     assert "nobody has decided this action in 12h 0m" in escalated[0].body
     assert f"/approvals/{action.id}/" in escalated[0].body
-    assert escalation_mails(action.id) == [
-        {"channel": "escalation", "target": "escalation", "attempt": 1, "recipients": ["erin"]}
+    assert escalation_mails(action.id) == [{"channel": "escalation", "target": "erin", "attempt": 1}]
+
+
+def test_it_emails_each_escalation_member_in_a_delivery_of_their_own(alice, erin, settings):
+    settings.ACTIONHUB_NOTIFY_BACKOFF = timedelta(seconds=0.05)
+    make_user("frank", "escalation", email="frank@example.org")
+    settings.EMAIL_BACKEND = "tests.approvals.test_notifications.FlakyBackend"
+    FlakyBackend.refuse = {"frank@example.org": 1}
+    action = make_action(alice, DELETE)
+    assert actions_escalate_due(now=action.escalate_at) == 1
+    mail.outbox.clear()
+    run_notification_tasks()
+
+    escalated = [message for message in mail.outbox if message.subject.startswith("[ActionHub] Escalated:")]
+    assert sorted(message.to[0] for message in escalated) == ["erin@example.org", "frank@example.org"]
+    assert all(len(message.to) == 1 for message in escalated)
+    entries = AuditEntry.objects.filter(action_id=action.id, event__startswith="notification.").order_by("seq")
+    escalation_entries = [
+        (e.event, e.data["target"], e.data["attempt"]) for e in entries if e.data["channel"] == "escalation"
+    ]
+    assert sorted(escalation_entries) == [
+        ("notification.failed", "frank", 1),
+        ("notification.sent", "erin", 1),
+        ("notification.sent", "frank", 2),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import smtplib
 import threading
 import time
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from approvals.links import link_load
 from approvals.models import Action, Status
 from approvals.notifications import slack_body
 from approvals.runtime import runtime_set
@@ -30,6 +33,30 @@ pytestmark = pytest.mark.django_db(transaction=True)
 NOTIFICATION_TASKS = ("approvals.tasks.notify_action_held", "approvals.tasks.deliver_notification")
 SECRET = "T0000/B0000/not-for-logs"
 DELETE = {"action_type": "file_operation", "parameters": {"operation": "delete", "path": "notes/old.txt"}}
+
+
+class FlakyBackend(locmem.EmailBackend):
+    """The locmem backend, except that it refuses an address as often as `refuse` says."""
+
+    refuse: dict[str, int] = {}
+    calls: list[str] = []
+
+    def send_messages(self, messages: Any) -> int:
+        for message in messages:
+            (address,) = message.to
+            FlakyBackend.calls.append(address)
+            if FlakyBackend.refuse.get(address, 0) > 0:
+                FlakyBackend.refuse[address] -= 1
+                raise smtplib.SMTPDataError(451, f"try again later, {address}")
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def flaky_mail(settings) -> Iterator[type[FlakyBackend]]:
+    settings.EMAIL_BACKEND = "tests.approvals.test_notifications.FlakyBackend"
+    FlakyBackend.calls = []
+    yield FlakyBackend
+    FlakyBackend.refuse = {}
 
 
 class WebhookReceiver:
@@ -165,12 +192,11 @@ def test_it_emails_each_reviewer_the_whole_held_action_with_their_own_links(api_
         one_tap[message.to[0]] = [url for _, url in links]
     everyone = [url for urls in one_tap.values() for url in urls]
     assert len(set(everyone)) == 6, "every reviewer gets links of their own"
-    assert _notifications(action["id"]) == [
-        (
-            "notification.sent",
-            {"channel": "email", "target": "reviewers", "attempt": 1, "recipients": ["bob", "carol", "root"]},
-        ),
-    ]
+    assert sorted(data["target"] for _, data in _notifications(action["id"])) == ["bob", "carol", "root"]
+    assert all(
+        event == "notification.sent" and data["channel"] == "email" and data["attempt"] == 1
+        for event, data in _notifications(action["id"])
+    )
 
 
 def test_it_notifies_nobody_about_a_low_action(api_as, alice, reviewers, receiver, settings):
@@ -196,7 +222,7 @@ def test_it_posts_a_slack_compatible_message_through_a_real_worker(api_as, alice
     )
     try:
         action = _submit(api_as, alice, DELETE)
-        wait_for(lambda: len(_notifications(action["id"])) == 3)
+        wait_for(lambda: len(_notifications(action["id"])) == 5)  # three reviewers, two webhooks
     finally:
         stop(worker)
         other.close()
@@ -258,7 +284,7 @@ def test_it_retries_a_failing_webhook_without_sending_the_email_again(alice, rev
         ),
         ("notification.sent", {"channel": "webhook", "target": receiver.origin, "attempt": 3}),
     ]
-    assert [event for event, _ in _notifications(action.id, "email")] == ["notification.sent"]
+    assert [event for event, _ in _notifications(action.id, "email")] == ["notification.sent"] * 3
     assert f"webhook to {receiver.origin} failed (attempt 2)" in caplog.text
     assert "not-for-logs" not in caplog.text
 
@@ -354,3 +380,73 @@ def _without_links(body: dict[str, Any]) -> str:
 
 def _write(content: str) -> dict[str, str]:
     return {"operation": "write", "path": "notes/big.txt", "content": content}
+
+
+def test_it_retries_only_the_reviewer_whose_email_failed(
+    alice, bob, carol, reviewers, fast_retries, flaky_mail, caplog
+):
+    flaky_mail.refuse = {"carol@example.org": 2}
+    action = make_action(alice, DELETE)
+    run_notification_tasks()
+
+    assert sorted(flaky_mail.calls) == [
+        "bob@example.org",
+        "carol@example.org",
+        "carol@example.org",
+        "carol@example.org",
+        "root@example.org",
+    ]
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "bob@example.org",
+        "carol@example.org",
+        "root@example.org",
+    ]
+    by_recipient: dict[str, list[tuple[str, int]]] = {}
+    for event, data in _notifications(action.id, "email"):
+        by_recipient.setdefault(data["target"], []).append((event, data["attempt"]))
+        assert "@" not in json.dumps(data), "the audit names reviewers by username, never by address"
+    assert by_recipient == {
+        "bob": [("notification.sent", 1)],
+        "root": [("notification.sent", 1)],
+        "carol": [("notification.failed", 1), ("notification.failed", 2), ("notification.sent", 3)],
+    }
+    assert "carol@example.org" not in caplog.text
+    # every message carries links bound to its own recipient
+    for message in mail.outbox:
+        owner = type(alice).objects.get(email=message.to[0])
+        for url in re.findall(r"^(?:Approve|Reject): +\S+/approvals/link/(\S+)/$", message.body, re.M):
+            assert link_load(url).user_id == owner.pk
+
+
+def test_it_enqueues_a_delivery_per_reviewer_only_when_the_hold_commits(alice, reviewers, fast_retries):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_action(alice, DELETE)
+        raise RuntimeError("rolled back")
+    assert not DBTaskResult.objects.filter(task_path__in=NOTIFICATION_TASKS).exists()
+
+    action = make_action(alice, DELETE)
+    run_notification_tasks()
+    deliveries = DBTaskResult.objects.filter(task_path="approvals.tasks.deliver_notification")
+    assert sorted(result.args_kwargs["kwargs"]["target"] for result in deliveries) == ["bob", "carol", "root"]
+    assert len(mail.outbox) == 3 and str(action.id) in mail.outbox[0].body
+
+
+def test_it_splits_an_email_delivery_queued_for_everyone_into_one_per_reviewer(
+    alice, reviewers, fast_retries, settings
+):
+    settings.ACTIONHUB_WEBHOOK_URLS = []
+    action = make_action(alice, DELETE)
+    DBTaskResult.objects.all().delete()  # as if queued by the previous release: one task for every reviewer
+    from approvals.tasks import deliver_notification
+
+    deliver_notification.enqueue(action_id=str(action.id), channel="email", target="", attempt=1)
+    run_notification_tasks()
+
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "bob@example.org",
+        "carol@example.org",
+        "root@example.org",
+    ]
+    assert sorted(data["target"] for _, data in _notifications(action.id)) == ["bob", "carol", "root"]
