@@ -29,16 +29,16 @@ async def _close_thread_connections():
 
 
 @pytest.fixture
-def small_channels():
-    """Shrink the database layer's per-consumer capacity so the burst overflows it for sure."""
-    layer = get_channel_layer()
-    if not isinstance(layer, DatabaseChannelLayer):
-        yield layer
-        return
-    capacity = layer.capacity
-    layer.capacity = CAPACITY
-    yield layer
-    layer.capacity = capacity
+def database_layer(settings):
+    """The embedded database layer (whatever this run configured), its per-consumer capacity shrunk
+    so the burst overflows it for sure."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "realtime.layers.DatabaseChannelLayer",
+            "CONFIG": {"poll_interval": 0.02, "capacity": CAPACITY},
+        }
+    }
+    return get_channel_layer()
 
 
 def _burst(requester) -> list[str]:
@@ -68,12 +68,11 @@ async def _final_state_after_a_burst(layer) -> None:
     await communicator.disconnect()
 
 
-async def test_it_brings_a_slow_queue_socket_every_row_of_a_burst_on_the_database_layer(db, small_channels):
-    if settings.REDIS_URL:
-        pytest.skip("the database layer is configured only without REDIS_URL")
-    await _final_state_after_a_burst(small_channels)
+async def test_it_brings_a_slow_queue_socket_every_row_of_a_burst_on_the_database_layer(db, database_layer):
+    assert isinstance(database_layer, DatabaseChannelLayer)
+    await _final_state_after_a_burst(database_layer)
 
 
-async def test_it_brings_a_slow_queue_socket_every_row_of_a_burst_on_redis(db, small_channels):
+async def test_it_brings_a_slow_queue_socket_every_row_of_a_burst_on_redis(db):
     require(bool(settings.REDIS_URL), "REDIS_URL for the Redis pub/sub channel layer")
-    await _final_state_after_a_burst(small_channels)
+    await _final_state_after_a_burst(get_channel_layer())
