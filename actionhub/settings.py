@@ -409,6 +409,6 @@ ACTIONHUB_REVERSIBILITY_OVERRIDES: dict[str, str] = {}
 ACTIONHUB_LINK_MAX_AGE = env_duration("ACTIONHUB_LINK_MAX_AGE", "24h")
 # The detail page's "what will change" preview (a file's current content, read in the sandbox) gives up after this.
 ACTIONHUB_PREVIEW_TIMEOUT = env_float("ACTIONHUB_PREVIEW_TIMEOUT", 5.0)
-# Audit history page: it re-checks only entries newer than the last verified one, and the
-# whole chain again once the last full check is older than this.
+# Audit chain banner: pages re-check only entries newer than the last verified one; the workers'
+# maintenance re-hashes the whole chain again once the last full pass is older than this.
 ACTIONHUB_AUDIT_FULL_VERIFY_EVERY = env_duration("ACTIONHUB_AUDIT_FULL_VERIFY_EVERY", "1h")
