@@ -162,8 +162,8 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
             },
         )
         if rules and _decide_by_rule(action, rules, classification.level, now):
-            pass
-        elif held:
+            return action
+        if held:
             events.action_changed(action_id=action.id, status=Status.PENDING)
             transaction.on_commit(lambda: enqueue_held_notification(action_id=action.id))
         else:
