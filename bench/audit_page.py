@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Server, environment, manage, percentiles, report, setup_django
+from bench.common import ROOT, Server, django_output, environment, manage, percentiles, report, setup_django
 
 ENTRIES = 1_000_000
 SEED_VERSION = "1"  # bump when the seeded shape changes, so cached seeds are rebuilt
@@ -271,41 +271,25 @@ def prepare_postgres(base_url: str) -> dict[str, str]:
 
 def session_cookie(env: dict[str, str]) -> dict[str, str]:
     """Log dave in through the session store the server reads (same database, same secret)."""
-    script = (
-        "import django; django.setup();"
+    out = django_output(
+        env,
         "from django.test import Client; from django.conf import settings;"
         "from django.contrib.auth import get_user_model;"
         "c = Client(); c.force_login(get_user_model().objects.get(username='dave'));"
-        "print(settings.SESSION_COOKIE_NAME, c.cookies[settings.SESSION_COOKIE_NAME].value)"
+        "print(settings.SESSION_COOKIE_NAME, c.cookies[settings.SESSION_COOKIE_NAME].value)",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "actionhub.settings"},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
     return {out[0]: out[1]}
 
 
 def facts(env: dict[str, str]) -> dict[str, str]:
     """Values to filter on, read from the seeded data: an action, a week in the middle, a deep seq."""
-    script = (
-        "import django; django.setup();"
+    out = django_output(
+        env,
         "from audit.models import AuditEntry;"
         "mid = AuditEntry.objects.get(seq=500000);"
         "crit = AuditEntry.objects.filter(event='action.rejected', seq__lt=300000).order_by('-seq').first();"
-        "print(crit.action_id, mid.at.date().isoformat())"
+        "print(crit.action_id, mid.at.date().isoformat())",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "actionhub.settings"},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
     return {"action": out[0], "mid_day": out[1]}
 
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, ROOT, bench_database_url, environment, manage, percentiles, recreate_database, report
+from bench.common import PYTHON, ROOT, embedded_then_redis, manage, percentiles, report
 from bench.ws_fanout import session_cookie, start_web
 from tests.llm.fake_llm import FakeLLMServer
 
@@ -134,16 +132,7 @@ def measure(label: str, env: dict[str, str]) -> None:
 
 
 def main() -> None:
-    embedded = environment(f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3")
-    embedded.pop("REDIS_URL", None)
-    measure("embedded: SQLite + database layer", embedded)
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        print("REDIS_URL is not set: skipping the Redis run", file=sys.stderr)
-        return
-    database_url = bench_database_url("actionhub_bench_chat")
-    recreate_database(database_url)
-    measure("Postgres + Redis", environment(database_url, REDIS_URL=redis_url))
+    embedded_then_redis(measure, database="actionhub_bench_chat")
 
 
 if __name__ == "__main__":

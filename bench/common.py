@@ -13,7 +13,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -58,6 +60,33 @@ def manage(env: dict[str, str], *args: str) -> str:
     return subprocess.run(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     ).stdout.strip()
+
+
+def django_output(env: dict[str, str], script: str) -> list[str]:
+    """Run a short script with Django set up against `env`'s database; its printed words."""
+    return subprocess.run(
+        [PYTHON, "-c", "import django; django.setup();" + script],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "actionhub.settings"},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+
+
+def embedded_then_redis(measure: Callable[[str, dict[str, str]], None], *, database: str) -> None:
+    """`measure` on the embedded default (SQLite + database layer), then on Postgres + Redis when
+    REDIS_URL is set (the Postgres database `database` is made afresh)."""
+    embedded = environment(f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3")
+    embedded.pop("REDIS_URL", None)
+    measure("embedded: SQLite + database layer", embedded)
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        print("REDIS_URL is not set: skipping the Redis run", file=sys.stderr)
+        return
+    database_url = bench_database_url(database)
+    recreate_database(database_url)
+    measure("Postgres + Redis", environment(database_url, REDIS_URL=redis_url))
 
 
 def setup_django(env: dict[str, str]) -> None:

@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,12 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     PYTHON,
     ROOT,
-    bench_database_url,
-    environment,
+    embedded_then_redis,
     free_port,
     manage,
     percentiles,
-    recreate_database,
     report,
 )
 
@@ -138,16 +135,7 @@ def measure(label: str, env: dict[str, str]) -> None:
 
 
 def main() -> None:
-    embedded = environment(f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3", ACTIONHUB_RATE_LIMIT="1000000/s")
-    embedded.pop("REDIS_URL", None)
-    measure("embedded: SQLite + database layer", embedded)
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        print("REDIS_URL is not set: skipping the Redis run", file=sys.stderr)
-        return
-    database_url = bench_database_url("actionhub_bench_ws")
-    recreate_database(database_url)
-    measure("Postgres + Redis", environment(database_url, REDIS_URL=redis_url))
+    embedded_then_redis(measure, database="actionhub_bench_ws")
 
 
 if __name__ == "__main__":
