@@ -26,7 +26,6 @@ from approvals.bulk import BulkItem, actions_decide_bulk
 from approvals.exceptions import ActionError
 from approvals.models import Action, ActionType, Status
 from approvals.reversibility import action_reversibility
-from approvals.roles import is_auditor, is_reviewer
 from approvals.runtime import runtime_get
 from approvals.selectors import (
     action_approvals,
@@ -37,9 +36,9 @@ from approvals.selectors import (
 )
 from approvals.services import action_create, action_decide, action_edit
 from audit.selectors import audit_entries
+from lib.roles import can_see_rules, is_auditor, is_reviewer
 from llm.client import LLMClient, LLMError
 from rules.models import Rule
-from rules.roles import can_see_rules
 from rules.selectors import rule_state, rules_list
 from rules.services import rule_create, rule_disable
 from skills.selectors import skills_list

@@ -6,6 +6,3 @@ from django.apps import AppConfig
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = "Approvals"
-
-    def ready(self) -> None:
-        from approvals import receivers  # noqa: F401  (connects the signal receivers)

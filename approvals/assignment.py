@@ -20,7 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from approvals.models import Action, RoutingRule
-from approvals.roles import REVIEWERS, is_reviewer
+from lib.roles import REVIEWERS, is_reviewer
 
 NOT_ASSIGNED = "not assigned to you"
 

@@ -15,8 +15,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from approvals import events, exceptions
 from approvals.assignment import assignments_prefetched
 from approvals.models import Action, Status
-from approvals.roles import is_reviewer
 from approvals.services import action_decide
+from lib.roles import is_reviewer
 
 BULK_LIMIT = 200
 

@@ -18,8 +18,8 @@ from approvals import events
 from approvals.assignment import viewer_for
 from approvals.fragments import detail_fragment, queue_counts_html, queue_rows
 from approvals.models import ActionType
-from approvals.roles import is_reviewer
 from approvals.selectors import QUEUE_LEVELS, action_get_for
+from lib.roles import is_reviewer
 from realtime.consumers import SessionConsumer, SharedRenders
 
 logger = logging.getLogger(__name__)

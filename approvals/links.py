@@ -32,8 +32,8 @@ from approvals.exceptions import (
     SelfApprovalForbidden,
 )
 from approvals.models import Action, Approval, Decision, LinkUse, Status
-from approvals.roles import is_reviewer
 from approvals.selectors import action_get_for
+from lib.roles import is_reviewer
 
 if TYPE_CHECKING:
     from approvals.services import DecisionOutcome

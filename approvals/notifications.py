@@ -30,9 +30,9 @@ from approvals.models import Action, Status
 from approvals.outbound import OutboundError, post_webhook
 from approvals.presentation import duration_words
 from approvals.reversibility import action_reversibility
-from approvals.roles import REVIEWERS
 from approvals.runtime import runtime_get
 from audit.services import SYSTEM_ACTOR, audit_append
+from lib.roles import REVIEWERS
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from approvals.assignment import Viewer, assigned_to, may_review, visible_to
 from approvals.models import Action, Approval, Status, decider_name
-from approvals.roles import is_auditor
 from audit.models import AuditEntry
+from lib.roles import is_auditor
 
 
 def _with_approvals(queryset: QuerySet[Action]) -> QuerySet[Action]:

@@ -38,10 +38,10 @@ from approvals.models import Action, ActionType, Approval, Decision, SecurityLev
 from approvals.notifications import enqueue_held_notification
 from approvals.parameters import validate_parameters
 from approvals.policy import classify
-from approvals.roles import is_reviewer
 from approvals.runtime import expiry_for, runtime_values
 from audit.chain import canonical_json
 from audit.services import SYSTEM_ACTOR, audit_append
+from lib.roles import is_reviewer
 from rules.evaluation import rules_deciding
 from rules.matching import CompiledRule
 from rules.services import rule_hit_record

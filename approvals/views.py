@@ -7,8 +7,6 @@ approvals.services like every other door; these views only translate outcomes in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from uuid import UUID
 
@@ -39,7 +37,6 @@ from approvals.links import OneTapLink, link_check, link_decide, link_load
 from approvals.models import Action, ActionType, Decision, Status
 from approvals.preferences import reviewer_preference_get, reviewer_preference_set
 from approvals.presentation import outcome_sentence, pretty_json
-from approvals.roles import is_auditor, is_reviewer
 from approvals.runtime import CONFIG_KEYS, runtime_get
 from approvals.selectors import (
     QUEUE_LEVELS,
@@ -51,6 +48,7 @@ from approvals.selectors import (
     queue_counts,
 )
 from approvals.services import action_decide, action_edit, action_edit_preview
+from lib.roles import is_auditor, is_reviewer, role_required
 
 logger = logging.getLogger(__name__)
 
@@ -58,22 +56,7 @@ QUEUE_PAGE = 50
 NOT_A_REVIEWER = "The approval queue is for reviewers. Ask an administrator to add you to the reviewers group."
 
 
-def reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Log in first; then reviewers only (403 page for everyone else)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_reviewer(request.user):
-            return render(
-                request,
-                "403.html",
-                {"reason": NOT_A_REVIEWER},
-                status=403,
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapped
+reviewer_required = role_required(is_reviewer, NOT_A_REVIEWER)
 
 
 @require_GET

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from approvals import events
-from approvals.roles import is_auditor
+from audit import events
 from audit.forms import AuditFilterForm
 from audit.models import AuditEntry
 from audit.presentation import entry_html
 from audit.selectors import action_levels, audit_entry_get
+from lib.roles import is_auditor
 from realtime.consumers import SessionConsumer, SharedRenders
 
 # One render per entry per process, shared by every audit socket of this process.

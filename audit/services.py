@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from approvals import events
+from audit import events
 from audit.chain import GENESIS_HASH, body_prefix, canonical_json, entry_hash
 from audit.models import AuditEntry, AuditHead, AuditVerification
 from audit.verify import verify_after

@@ -5,12 +5,9 @@ Each URL renders the full page, or for htmx the part it needs; the list is keyse
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,7 +15,6 @@ from django.views.decorators.http import require_GET
 
 from approvals.models import Action
 from approvals.presentation import action_summary
-from approvals.roles import is_auditor
 from audit.chart import chart_build, chart_range
 from audit.export import csv_lines, jsonl_lines
 from audit.forms import AuditFilterForm
@@ -32,22 +28,13 @@ from audit.selectors import (
     audit_page,
 )
 from audit.services import audit_chain_state
+from lib.roles import is_auditor, role_required
 
 PAGE_SIZE = 50
 NOT_AN_AUDITOR = "The audit history is for auditors and staff. Ask an administrator to add you to the auditors group."
 
 
-def auditor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Log in first; then auditors, staff and superusers only (403 page for everyone else)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_auditor(request.user):
-            return render(request, "403.html", {"reason": NOT_AN_AUDITOR}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapped
+auditor_required = role_required(is_auditor, NOT_AN_AUDITOR)
 
 
 def entry_rows(entries: list[Any]) -> list[dict[str, Any]]:

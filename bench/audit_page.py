@@ -437,7 +437,7 @@ def _append_timing() -> None:
 
     run(100)
     with_hook = min(run() for _ in range(3))
-    with mock.patch("approvals.events.audit_appended"):
+    with mock.patch("audit.events.audit_appended"):
         without = min(run() for _ in range(3))
     print(with_hook, without)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from approvals.events import _publish
+from realtime.broadcast import publish
 
 
 def conversation_group(conversation_id: UUID | str) -> str:
@@ -19,12 +19,12 @@ def conversation_group(conversation_id: UUID | str) -> str:
 
 
 def message_added(*, conversation_id: UUID | str, action_id: UUID | str) -> None:
-    _publish([conversation_group(conversation_id)], {"type": "chat.message_added", "action_id": str(action_id)})
+    publish([conversation_group(conversation_id)], {"type": "chat.message_added", "action_id": str(action_id)})
 
 
 def conversation_closed(*, conversation_id: UUID | str) -> None:
     """The conversation was deleted: its open pages close their sockets."""
-    _publish([conversation_group(conversation_id)], {"type": "chat.closed"})
+    publish([conversation_group(conversation_id)], {"type": "chat.closed"})
 
 
 def tokens_message(*, action_id: UUID | str, offset: int, text: str, sent: float) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 
-from approvals import events
+from realtime.broadcast import session_group
 
 CLOSE_FORBIDDEN = 4003
 CLOSE_LOGGED_OUT = 4001
@@ -55,7 +55,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(self.allowed)():
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        for group in [events.session_group(session.session_key), *self.groups_to_join()]:
+        for group in [session_group(session.session_key), *self.groups_to_join()]:
             await self.join(group)
         await self.accept()
         await self.accepted()

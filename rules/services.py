@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from approvals.exceptions import ActionExpired, InvalidRule, NotARuleAdmin, RuleDisabled, RuleNotFound
 from audit.services import SYSTEM_ACTOR, audit_append
+from lib.roles import is_rule_admin
 from rules.matching import RuleInvalid, validate_matchers
 from rules.models import Effect, Rule, RuleSetVersion
-from rules.roles import is_rule_admin
 
 DEFAULT_EXPIRY = timedelta(days=7)
 MAX_EXPIRY = timedelta(days=90)

@@ -3,13 +3,10 @@ with its live preview, edit and disable. Every write goes through rules.services
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,10 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from approvals import exceptions
 from approvals.models import Action
 from approvals.views import detail_context
+from lib.roles import can_see_rules, is_rule_admin, role_required
 from rules.forms import RuleForm
 from rules.matching import fields_for
 from rules.models import Rule
-from rules.roles import can_see_rules, is_rule_admin
 from rules.selectors import rule_get, rule_preview, rule_state, rules_list, suggested_matchers
 from rules.services import rule_create_from_action, rule_disable, rule_edit, rule_validate
 
@@ -28,26 +25,14 @@ LIST_PAGE = 100
 NOT_A_RULE_ADMIN = "Only rule admins (group rule_admins) or staff may change standing rules."
 
 
-def _forbidden(request: HttpRequest, reason: str) -> HttpResponse:
-    return render(request, "403.html", {"reason": reason}, status=403)
+NOT_SHOWN_RULES = "Standing rules are shown to reviewers, auditors and rule admins."
 
-
-def rule_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_rule_admin(request.user):
-            return _forbidden(request, NOT_A_RULE_ADMIN)
-        return view(request, *args, **kwargs)
-
-    return wrapped
+rule_admin_required = role_required(is_rule_admin, NOT_A_RULE_ADMIN)
 
 
 @require_GET
-@login_required
+@role_required(can_see_rules, NOT_SHOWN_RULES)
 def rule_list(request: HttpRequest) -> HttpResponse:
-    if not can_see_rules(request.user):
-        return _forbidden(request, "Standing rules are shown to reviewers, auditors and rule admins.")
     before = request.GET.get("before", "")
     rules = rules_list(before_id=int(before) if before.isdigit() else None, limit=LIST_PAGE + 1)
     page = rules[:LIST_PAGE]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from approvals.roles import is_auditor
+from lib.roles import is_auditor
 
 register = template.Library()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from rules.roles import is_rule_admin as _is_rule_admin
+from lib.roles import is_rule_admin as _is_rule_admin
 
 register = template.Library()
 

@@ -1,4 +1,4 @@
-"""Signal receivers of the approvals app."""
+"""Logging out closes the sockets that session opened."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 
-from approvals import events
+from realtime.broadcast import session_ended
 
 
 @receiver(user_logged_out)
 def close_sockets_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
-        events.session_ended(session_key=session_key)
+        session_ended(session_key=session_key)

@@ -1,0 +1,67 @@
+"""The broadcast API every app publishes through: group names shared by all sockets, and one
+`publish` that writes in the caller's transaction or sends on commit.
+
+Payloads carry ids and JSON primitives; consumers re-read the database to render. On the database
+channel layer the message is written in the caller's transaction (it commits or rolls back with
+the change); on any other layer it is sent by `transaction.on_commit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+SEND_TIMEOUT = 5.0
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def session_group(session_key: str) -> str:
+    """A group per login session (hashed: group names travel through the channel layer's storage)."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def publish(groups: list[str], message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if hasattr(type(layer), "group_send_in_transaction"):  # class lookup: some layers proxy attributes per loop
+        layer.group_send_in_transaction(groups, message)
+    else:
+        transaction.on_commit(lambda: _send(layer, groups, message))
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process for after-commit sends, so layers keep their connections warm
+    (a fresh loop per send would open a new Redis connection every time)."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="channel-layer-sender", daemon=True).start()
+        return _loop
+
+
+def _send(layer: Any, groups: list[str], message: dict[str, Any]) -> None:
+    async def send() -> None:
+        for group in groups:
+            await layer.group_send(group, message)
+
+    try:
+        asyncio.run_coroutine_threadsafe(send(), _sender_loop()).result(timeout=SEND_TIMEOUT)
+    except Exception:  # a broadcast failure after commit must not fail the request
+        logger.exception("broadcast %s to %s failed", message.get("type"), groups[0])
+
+
+def session_ended(*, session_key: str) -> None:
+    """Close the sockets a session opened (on logout)."""
+    publish([session_group(session_key)], {"type": "session.ended"})
