@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 
 from approvals.models import ActionType, SecurityLevel
-from approvals.screening import screen_text
+from screening.screen import screen_text
 from skills.registry import Skill
 
 _LEVEL_ORDER = [SecurityLevel.LOW, SecurityLevel.MEDIUM, SecurityLevel.HIGH, SecurityLevel.CRITICAL]

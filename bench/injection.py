@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from approvals.screening import FLAG_THRESHOLD, screen_text  # noqa: E402
+from screening.screen import FLAG_THRESHOLD, screen_text  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 MAX_FPR = 0.02

@@ -7,8 +7,8 @@ import codecs
 
 import pytest
 
-from approvals import screening
-from approvals.screening import FLAG_THRESHOLD, screen_text
+from screening import screen as screening
+from screening.screen import FLAG_THRESHOLD, screen_text
 
 
 def reasons_of(text: str) -> list[str]:
