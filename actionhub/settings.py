@@ -149,6 +149,8 @@ INSTALLED_APPS = [
     "ninja",
     "audit",
     "approvals",
+    "worker",
+    "health",
     "rules",
     "skills",
     "api",

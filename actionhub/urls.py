@@ -8,15 +8,15 @@ from django.urls import include, path
 
 from api.api import api
 from api.metrics import metrics
-from approvals import status_views
 from approvals import views as approval_views
+from health import views as health_views
 
 urlpatterns = [
     path("", approval_views.home, name="home"),
     path("approvals/rules/", include("rules.urls")),
     path("approvals/", include("approvals.urls")),
     path("chat/", include("chat.urls")),
-    path("status/", status_views.status_page, name="status"),
+    path("status/", health_views.status_page, name="status"),
     path("audit/", include("audit.urls")),
     path("api/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

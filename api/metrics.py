@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from api.status import request_user
-from approvals.health import queue_depth, workers_alive
 from approvals.models import Action
 from audit.models import AuditHead
+from health.checks import queue_depth, workers_alive
 
 
 @require_GET

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from api.services import token_authenticate
-from approvals.health import system_health
+from health.checks import system_health
 
 
 def request_user(request: HttpRequest) -> Any:

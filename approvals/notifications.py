@@ -63,8 +63,8 @@ class DeliveryError(Exception):
 
 def enqueue_held_notification(*, action_id: UUID) -> None:
     """Called on commit when an action is held; the task fans out to every channel."""
-    from approvals.tasks import notify_action_held
-    from approvals.wakeup import wake_workers
+    from worker.tasks import notify_action_held
+    from worker.wakeup import wake_workers
 
     notify_action_held.enqueue(action_id=str(action_id))
     wake_workers()
@@ -97,7 +97,7 @@ def notification_fan_out(*, action_id: UUID) -> list[str]:
 def enqueue_escalation_notification(*, action_id: UUID) -> None:
     """Called on commit when an action is escalated: one email per member of the escalation group,
     each delivered, retried and audited like the others."""
-    from approvals.wakeup import wake_workers
+    from worker.wakeup import wake_workers
 
     action = Action.objects.select_related("requested_by").filter(id=action_id).first()
     if action is None:
@@ -127,7 +127,7 @@ def _enqueue_all(action_id: UUID, targets: list[tuple[str, str]]) -> list[str]:
 def _enqueue_delivery(
     *, action_id: UUID, channel: str, target: str, attempt: int, run_after: datetime | None = None
 ) -> None:
-    from approvals.tasks import deliver_notification
+    from worker.tasks import deliver_notification
 
     task = deliver_notification.using(run_after=run_after) if run_after else deliver_notification
     task.enqueue(action_id=str(action_id), channel=channel, target=target, attempt=attempt)

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from approvals import events
+from approvals import events, signals
 from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review
 from approvals.exceptions import (
     ActionExpired,
@@ -92,16 +92,12 @@ def _transition(
     audit_append(actor=actor, event=event, action_id=action_id, data={"from": source, "to": target, **(data or {})})
     events.action_changed(action_id=action_id, status=target)
     if target == Status.APPROVED:
-        transaction.on_commit(lambda: enqueue_execution(action_id=action_id))
+        _announce_approved(action_id)
     return True
 
 
-def enqueue_execution(*, action_id: UUID) -> None:
-    from approvals.tasks import execute_action
-    from approvals.wakeup import wake_workers
-
-    execute_action.enqueue(action_id=str(action_id))
-    wake_workers()
+def _announce_approved(action_id: UUID) -> None:
+    transaction.on_commit(lambda: signals.action_approved.send(sender=Action, action_id=action_id))
 
 
 def _required_approvals(level: str, quorum_critical: int) -> int:
@@ -185,7 +181,7 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
                 data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
             )
             events.action_changed(action_id=action.id, status=Status.APPROVED)
-            transaction.on_commit(lambda: enqueue_execution(action_id=action.id))
+            _announce_approved(action.id)
     return action
 
 

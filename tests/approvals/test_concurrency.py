@@ -9,12 +9,12 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from approvals.exceptions import ActionError
-from approvals.maintenance import TASK_PATH
 from approvals.models import Action, Status
 from approvals.services import action_decide, action_expire
 from audit.models import AuditEntry
 from audit.verify import verify_chain
 from tests.factories import make_action, make_user
+from worker.maintenance import TASK_PATH
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,13 +10,13 @@ from django.core import mail
 from django.test import Client
 
 from approvals.escalation import actions_escalate_due
-from approvals.maintenance import run_maintenance
 from approvals.models import Action, Status
 from approvals.services import actions_expire_due
 from audit.models import AuditEntry
 from tests.approvals.test_notifications import FlakyBackend, run_notification_tasks
 from tests.factories import make_action, make_user
 from tests.workers import start_worker, stop, wait_for
+from worker.maintenance import run_maintenance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

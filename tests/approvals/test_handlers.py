@@ -136,7 +136,7 @@ def test_it_prunes_finished_task_rows_older_than_a_day(alice, django_capture_on_
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    from approvals.maintenance import prune_finished_tasks
+    from worker.maintenance import prune_finished_tasks
 
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(3):

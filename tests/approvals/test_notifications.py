@@ -30,7 +30,7 @@ from tests.workers import start_worker, stop, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NOTIFICATION_TASKS = ("approvals.tasks.notify_action_held", "approvals.tasks.deliver_notification")
+NOTIFICATION_TASKS = ("worker.tasks.notify_action_held", "worker.tasks.deliver_notification")
 SECRET = "T0000/B0000/not-for-logs"
 DELETE = {"action_type": "file_operation", "parameters": {"operation": "delete", "path": "notes/old.txt"}}
 
@@ -428,7 +428,7 @@ def test_it_enqueues_a_delivery_per_reviewer_only_when_the_hold_commits(alice, r
 
     action = make_action(alice, DELETE)
     run_notification_tasks()
-    deliveries = DBTaskResult.objects.filter(task_path="approvals.tasks.deliver_notification")
+    deliveries = DBTaskResult.objects.filter(task_path="worker.tasks.deliver_notification")
     assert sorted(result.args_kwargs["kwargs"]["target"] for result in deliveries) == ["bob", "carol", "root"]
     assert len(mail.outbox) == 3 and str(action.id) in mail.outbox[0].body
 
@@ -439,7 +439,7 @@ def test_it_splits_an_email_delivery_queued_for_everyone_into_one_per_reviewer(
     settings.ACTIONHUB_WEBHOOK_URLS = []
     action = make_action(alice, DELETE)
     DBTaskResult.objects.all().delete()  # as if queued by the previous release: one task for every reviewer
-    from approvals.tasks import deliver_notification
+    from worker.tasks import deliver_notification
 
     deliver_notification.enqueue(action_id=str(action.id), channel="email", target="", attempt=1)
     run_notification_tasks()

@@ -15,7 +15,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from approvals.management.commands.run_worker import ActionWorker
 from approvals.models import Action, Status
 from approvals.services import action_decide
 from audit import services, triggers
@@ -23,6 +22,7 @@ from audit.export import neutralise
 from audit.models import AuditEntry, AuditVerification
 from audit.services import audit_append, audit_full_pass_step
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, MEDIUM_ACTION, make_action, make_user
+from worker.management.commands.run_worker import ActionWorker
 
 
 def logged_in(user) -> Client:

@@ -9,12 +9,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from approvals.executor import run_action
 from approvals.services import action_decide
 from chat.models import Message
 from chat.services import conversation_create, conversation_delete, message_send
 from tests.approvals.test_consumers import connect, receive_until, session_cookie
 from tests.factories import make_user
+from worker.executor import run_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

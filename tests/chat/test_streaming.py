@@ -9,12 +9,12 @@ import time
 import pytest
 from django.db import connections
 
-from approvals.executor import run_action
 from approvals.models import Action, Status
 from audit.models import AuditEntry
 from chat import events
 from chat.models import Message
 from chat.services import conversation_create, message_send, message_stop
+from worker.executor import run_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

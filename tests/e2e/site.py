@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from approvals.management.commands.serve import UVICORN_OPTIONS
+from worker.management.commands.serve import UVICORN_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery-staple"

@@ -10,7 +10,6 @@ from django.db import connection
 from django.utils import timezone
 
 from approvals.exceptions import InvalidRule
-from approvals.maintenance import run_maintenance
 from approvals.models import Action, Approval, Status
 from audit.models import AuditEntry
 from audit.verify import verify_chain
@@ -18,6 +17,7 @@ from rules import evaluation
 from rules.models import Rule
 from rules.services import rule_create, rule_disable, rule_edit
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action, make_user
+from worker.maintenance import run_maintenance
 
 NOTES_GLOB = [{"parameter": "path", "kind": "glob", "value": "notes/*.txt"}]
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from approvals.executor import run_action
 from approvals.models import Action
 from approvals.services import action_decide
 from skills import sandbox
 from skills.registry import BUILTIN_ENTRYPOINTS, all_skills
 from tests.conftest import require
 from tests.factories import make_action
+from worker.executor import run_action
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from approvals.executor import run_action
 from approvals.models import Action, Status
 from approvals.services import action_decide
 from audit.models import AuditEntry
@@ -12,6 +11,7 @@ from skills.registry import all_skills, get_skill
 from skills.services import skill_set_enabled
 from tests.factories import make_action, make_user
 from tests.skills.conftest import TIGHT_PYTHON, run_approved, write_skill
+from worker.executor import run_action
 
 
 def _submit(client, skill_id, parameters):

@@ -6,8 +6,14 @@ from uuid import UUID
 
 from django_tasks import TaskContext, task
 
-from approvals.executor import run_action
 from approvals.notifications import notification_deliver, notification_fan_out
+from worker.executor import run_action
+from worker.wakeup import wake_workers
+
+
+def enqueue_execution(*, action_id: UUID) -> None:
+    execute_action.enqueue(action_id=str(action_id))
+    wake_workers()
 
 
 @task(takes_context=True)

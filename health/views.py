@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
 
-from approvals.health import WORKER_ALIVE_WITHIN, system_health
+from health.checks import WORKER_ALIVE_WITHIN, system_health
 
 NOT_STAFF = "The status page is for staff. Ask an administrator if you need it."
 REFRESH_SECONDS = 5

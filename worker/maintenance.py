@@ -11,12 +11,13 @@ from django_tasks_db.models import DBTaskResult
 
 from approvals.escalation import actions_escalate_due
 from approvals.models import Action, Status
-from approvals.services import action_recover, actions_expire_due, enqueue_execution
+from approvals.services import action_recover, actions_expire_due
 from rules.services import rules_expire_due
+from worker.tasks import enqueue_execution
 
 logger = logging.getLogger(__name__)
 
-TASK_PATH = "approvals.tasks.execute_action"
+TASK_PATH = "worker.tasks.execute_action"
 LOST_AFTER = timedelta(seconds=10)
 # Finished task rows only mirror what the action and its audit entries already record.
 KEEP_FINISHED_TASKS = timedelta(days=1)
@@ -36,7 +37,7 @@ def recover_stale_actions(*, limit: int = 100) -> int:
         _tasks_for(str(action.id)).filter(status=TaskResultStatus.RUNNING).update(
             status=TaskResultStatus.FAILED,
             finished_at=now,
-            exception_class_path="approvals.maintenance.WorkerLost",
+            exception_class_path="worker.maintenance.WorkerLost",
             traceback="the worker running this task stopped renewing its lease",
         )
     return recovered

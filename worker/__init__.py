@@ -1,0 +1,1 @@
+"""The executor workers: running approved actions under a lease, upkeep, and the process supervisor."""
