@@ -30,6 +30,12 @@ class SelfApprovalForbidden(ActionError):
     status_code = 403
 
 
+class EditedByYou(ActionError):
+    """The reviewer edited the action, so they co-wrote it: another reviewer must approve it."""
+
+    status_code = 403
+
+
 class ActionNotPending(ActionError):
     status_code = 409
 

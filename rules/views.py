@@ -110,6 +110,8 @@ def rule_new_from_action(request: HttpRequest, action_id: UUID) -> HttpResponse:
     base = {"action": action, "subject": action, "preview_url": "rules:preview_for_action", "target": action.id}
     if not detail["can_decide"]:
         return _render_form(request, {**base, "blocked": detail["blocked"]}, status=409)
+    if detail["approve_blocked"]:
+        return _render_form(request, {**base, "blocked": detail["approve_blocked"]}, status=403)
     if request.method == "GET":
         form = _form_for_action(action, data=None)
         # Preview the suggestion as it stands, the same way the live preview does.
