@@ -64,6 +64,12 @@ class NotARuleAdmin(ActionError):
     status_code = 403
 
 
+class AllowRuleForbidden(ActionError):
+    """An allow rule approves actions, so only a reviewer may write one; other rule admins write deny rules."""
+
+    status_code = 403
+
+
 class RuleNotFound(ActionError):
     status_code = 404
 

@@ -125,7 +125,12 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
     expiry = expiry_for(classification.level, values)
     held = classification.level in HELD_LEVELS
     rules = rules_deciding(
-        action_type=action_type, skill_id=skill_id, parameters=parameters, level=classification.level, now=now
+        action_type=action_type,
+        skill_id=skill_id,
+        parameters=parameters,
+        level=classification.level,
+        now=now,
+        requester_id=user.pk,
     )
     # An action a standing rule decides starts pending, so the rule's decision is a normal transition.
     waits = held or bool(rules)
@@ -213,6 +218,7 @@ def _decide_by_rule(action: Action, rules: list[CompiledRule], level: str, now: 
             parameters=action.parameters,
             level=level,
             now=now,
+            requester_id=action.requested_by_id,
             fresh=True,
         )
     return False
