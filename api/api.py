@@ -22,6 +22,7 @@ from api.auth import AUTH, RateLimited, check_rate_limit
 from api.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
 from api.status import status_payload
 from approvals.assignment import assigned_names, assigned_names_by_action, viewer_for
+from approvals.authorship import action_editors
 from approvals.bulk import BulkItem, actions_decide_bulk
 from approvals.exceptions import ActionError
 from approvals.models import Action, ActionType, Status
@@ -128,6 +129,7 @@ def action_payload(
         "approvals": action_approvals(action) if approvals is None else approvals,
         "approvals_required": action.approvals_required,
         "requires_approval": action.requires_approval,
+        "editors": action_editors(action),
         "attempt": action.attempt,
         "needs_review": action.needs_review,
         "assigned_groups": assigned_names(action) if groups is None else groups,
@@ -217,8 +219,9 @@ def decide_actions(request: HttpRequest, body: schemas.BulkDecisionIn):
     """Decide up to 200 actions at once, each on its own: per-item results, never all-or-nothing.
 
     Over 200 items or a repeated id is a 400 and nothing is decided. A rejection without a reason,
-    an own action, a changed payload (`payload_hash` differs), an action already decided, expired,
-    or not assigned to you is refused for that item alone, with `code` and `detail` saying why.
+    an own action, an approval of an action you edited, a changed payload (`payload_hash` differs),
+    an action already decided, expired, or not assigned to you is refused for that item alone, with
+    `code` and `detail` saying why.
     """
     check_rate_limit(request)
     items = [

@@ -47,6 +47,10 @@ class ActionOut(Schema):
     approvals: list[ApprovalOut]
     approvals_required: int
     requires_approval: bool
+    editors: list[str] = Field(
+        default_factory=list,
+        description="who edited it, in the order of their first edit; none of them may approve it",
+    )
     attempt: int
     needs_review: bool
     assigned_groups: list[str] = Field(
@@ -83,8 +87,8 @@ class BulkResultOut(Schema):
     status: str = Field(description="approved, rejected, pending (your approval recorded, more needed) or refused")
     detail: str
     code: str = Field(
-        description="why it was refused: own_action, changed, already_decided, expired, not_assigned, "
-        "not_found, reason_required; empty otherwise"
+        description="why it was refused: own_action, edited_by_you, changed, already_decided, expired, "
+        "not_assigned, not_found, reason_required; empty otherwise"
     )
 
 

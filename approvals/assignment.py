@@ -113,11 +113,16 @@ def _assignments() -> QuerySet:
     return Action.assigned_groups.through.objects.filter(action_id=OuterRef("pk"))
 
 
+def reviewable_by(viewer: Viewer) -> Q:
+    """The actions `viewer` may review: unrouted ones and those routed to one of their groups."""
+    if viewer.superuser:
+        return Q(pk__isnull=False)  # every action; an empty Q() would vanish when OR-ed with another
+    return Q(~Exists(_assignments())) | Q(Exists(_assignments().filter(group_id__in=viewer.group_ids)))
+
+
 def visible_to(queryset: QuerySet[Action], viewer: Viewer) -> QuerySet[Action]:
     """Only the actions `viewer` may review: unrouted ones and those routed to one of their groups."""
-    if viewer.superuser:
-        return queryset
-    return queryset.filter(Q(~Exists(_assignments())) | Q(Exists(_assignments().filter(group_id__in=viewer.group_ids))))
+    return queryset.filter(reviewable_by(viewer))
 
 
 def assigned_to(queryset: QuerySet[Action], viewer: Viewer) -> QuerySet[Action]:

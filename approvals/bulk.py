@@ -1,8 +1,9 @@
 """Bulk decisions: many actions decided by one reviewer in one request, each on its own.
 
 Every action goes through `action_decide` in its own transaction, so one refusal (own action,
-changed since seen, already decided, expired, not assigned) never blocks or undoes the others,
-and each decision gets its own audit entries. The queues hear about the whole batch once.
+an approval of an action this reviewer edited, changed since seen, already decided, expired, not
+assigned) never blocks or undoes the others, and each decision gets its own audit entries. The
+queues hear about the whole batch once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ BULK_LIMIT = 200
 
 # Why an item was refused, as `code` in the results (the page words them per row).
 OWN_ACTION = "own_action"
+EDITED_BY_YOU = "edited_by_you"
 CHANGED = "changed"
 ALREADY_DECIDED = "already_decided"
 EXPIRED = "expired"
@@ -32,6 +34,7 @@ REFUSED = "refused"
 
 _CODES: list[tuple[type[exceptions.ActionError], str]] = [
     (exceptions.SelfApprovalForbidden, OWN_ACTION),
+    (exceptions.EditedByYou, EDITED_BY_YOU),
     (exceptions.PayloadChanged, CHANGED),
     (exceptions.AlreadyDecided, ALREADY_DECIDED),
     (exceptions.ActionExpired, EXPIRED),
@@ -124,6 +127,8 @@ def _code(error: exceptions.ActionError) -> str:
 def _words(error: exceptions.ActionError) -> str:
     if isinstance(error, exceptions.SelfApprovalForbidden):
         return "your own action: another reviewer must decide it"
+    if isinstance(error, exceptions.EditedByYou):
+        return "you edited it: another reviewer must decide it"
     if isinstance(error, exceptions.PayloadChanged):
         return "changed since you saw it: review the new version"
     if isinstance(error, exceptions.ActionExpired):

@@ -30,6 +30,12 @@ class SelfApprovalForbidden(ActionError):
     status_code = 403
 
 
+class EditedByYou(ActionError):
+    """The reviewer edited the action, so they co-wrote it: another reviewer must approve it."""
+
+    status_code = 403
+
+
 class ActionNotPending(ActionError):
     status_code = 409
 
@@ -55,6 +61,12 @@ class InvalidRule(ActionError):
 
 
 class NotARuleAdmin(ActionError):
+    status_code = 403
+
+
+class AllowRuleForbidden(ActionError):
+    """An allow rule approves actions, so only a reviewer may write one; other rule admins write deny rules."""
+
     status_code = 403
 
 

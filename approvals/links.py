@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals.authorship import editor_approval_refuse
 from approvals.exceptions import (
     ActionExpired,
     ActionNotPending,
@@ -128,6 +129,8 @@ def link_check(*, link: OneTapLink, user: AbstractBaseUser) -> Action:
         raise ActionExpired("this action expired: nobody decided in time, so it will not run")
     if action.status != Status.PENDING:
         raise ActionNotPending(f"this action was already decided: it is {action.status}")
+    if link.decision == Decision.APPROVE:
+        editor_approval_refuse(action=action, user=user)
     if action.payload_hash != link.payload_hash:
         raise PayloadChanged("this action changed after the link was sent; review the new version from the queue")
     if Approval.objects.filter(action=action, user=user, voided_at__isnull=True).exists():

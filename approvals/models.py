@@ -125,6 +125,26 @@ def decider_name(approval: Approval) -> str:
     return f"rule:{approval.rule_id}" if approval.rule_id is not None else "system"
 
 
+class ActionEdit(models.Model):
+    """One reviewer's edit of an action's parameters, kept for good: from then on the action holds
+    their change, so they are a co-author of every later version and may reject it, never approve it."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="edits")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="action_edits")
+    at = models.DateTimeField()
+    diff = models.JSONField()
+    payload_hash_before = models.CharField(max_length=64)
+    payload_hash_after = models.CharField(max_length=64)
+    approvals_voided = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["action", "user"], name="action_edit_action_user")]
+
+    def __str__(self) -> str:
+        return f"edit of {self.action_id} by {self.user_id}"
+
+
 class RoutingRule(models.Model):
     """Which reviewer groups review held actions of a type (and optionally one skill)."""
 

@@ -9,26 +9,34 @@ from uuid import UUID
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
-from approvals.assignment import Viewer, assigned_to, may_review, visible_to
+from approvals.assignment import Viewer, assigned_to, reviewable_by, viewer_for, visible_to
+from approvals.authorship import edits_prefetch
 from approvals.models import Action, Approval, Status, decider_name
 from audit.models import AuditEntry
-from lib.roles import is_auditor
+from lib.roles import is_auditor, is_reviewer
 
 
 def _with_approvals(queryset: QuerySet[Action]) -> QuerySet[Action]:
     return queryset.select_related("requested_by").prefetch_related(
-        Prefetch("approvals", queryset=Approval.objects.filter(voided_at__isnull=True).select_related("user"))
+        Prefetch("approvals", queryset=Approval.objects.filter(voided_at__isnull=True).select_related("user")),
+        edits_prefetch(),
     )
+
+
+def actions_visible_to(queryset: QuerySet[Action], *, user: AbstractBaseUser) -> QuerySet[Action]:
+    """The actions of `queryset` that `user` may see: their own, every one for an auditor, and for a
+    reviewer those they may review (routing). The one visibility rule of every page and endpoint."""
+    if is_auditor(user):
+        return queryset
+    own = Q(requested_by_id=user.pk)
+    if is_reviewer(user):
+        return queryset.filter(own | reviewable_by(viewer_for(user)))
+    return queryset.filter(own)
 
 
 def action_get_for(*, action_id: UUID, user: AbstractBaseUser) -> Action | None:
     """The action if `user` may see it: its requester, an auditor, or a reviewer it is assigned to."""
-    action = _with_approvals(Action.objects.filter(id=action_id)).first()
-    if action is None:
-        return None
-    if action.requested_by_id == user.pk or is_auditor(user) or may_review(user=user, action=action):
-        return action
-    return None
+    return _with_approvals(actions_visible_to(Action.objects.filter(id=action_id), user=user)).first()
 
 
 def pending_actions(
@@ -42,7 +50,7 @@ def pending_actions(
     queryset = visible_to(Action.objects.filter(status=Status.PENDING), viewer)
     if assigned_only:
         queryset = assigned_to(queryset, viewer)
-    queryset = queryset.annotate(requester_name=F("requested_by__username"))
+    queryset = queryset.annotate(requester_name=F("requested_by__username")).prefetch_related(edits_prefetch())
     if after is not None:
         created_at, action_id = after
         queryset = queryset.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=action_id))

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from approvals import events, signals
 from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review
+from approvals.authorship import editor_approval_refuse
 from approvals.exceptions import (
     ActionExpired,
     ActionNotPending,
@@ -34,7 +35,7 @@ from approvals.exceptions import (
     PayloadChanged,
     SelfApprovalForbidden,
 )
-from approvals.models import Action, ActionType, Approval, Decision, SecurityLevel, Status
+from approvals.models import Action, ActionEdit, ActionType, Approval, Decision, SecurityLevel, Status
 from approvals.notifications import enqueue_held_notification
 from approvals.parameters import validate_parameters
 from approvals.policy import classify
@@ -120,7 +121,12 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
     expiry = expiry_for(classification.level, values)
     held = classification.level in HELD_LEVELS
     rules = rules_deciding(
-        action_type=action_type, skill_id=skill_id, parameters=parameters, level=classification.level, now=now
+        action_type=action_type,
+        skill_id=skill_id,
+        parameters=parameters,
+        level=classification.level,
+        now=now,
+        requester_id=user.pk,
     )
     # An action a standing rule decides starts pending, so the rule's decision is a normal transition.
     waits = held or bool(rules)
@@ -208,6 +214,7 @@ def _decide_by_rule(action: Action, rules: list[CompiledRule], level: str, now: 
             parameters=action.parameters,
             level=level,
             now=now,
+            requester_id=action.requested_by_id,
             fresh=True,
         )
     return False
@@ -260,7 +267,8 @@ class DecisionOutcome:
     approvals_required: int
 
 
-def _check_decidable(action: Action, user: AbstractBaseUser) -> None:
+def _check_decidable(action: Action, user: AbstractBaseUser, *, approving: bool) -> None:
+    """Whether `user` may decide (or edit, which is not approving) `action`; a domain error if not."""
     if not is_reviewer(user):
         raise NotAReviewer("only reviewers may decide on actions")
     if not may_review(user=user, action=action):
@@ -269,6 +277,8 @@ def _check_decidable(action: Action, user: AbstractBaseUser) -> None:
         raise SelfApprovalForbidden("you cannot decide on an action you requested")
     if action.status != Status.PENDING:
         raise ActionNotPending(f"action is {action.status}, not pending")
+    if approving:
+        editor_approval_refuse(action=action, user=user)
 
 
 def _expire_locked(action: Action, now: datetime) -> bool:
@@ -300,7 +310,7 @@ def action_decide(
     reason = (reason or "").strip()
     with transaction.atomic():
         action = Action.objects.select_for_update().get(id=action_id)
-        _check_decidable(action, user)
+        _check_decidable(action, user, approving=approved)
         now = timezone.now()
         expired = action.expires_at is not None and action.expires_at <= now
         if expired:
@@ -377,7 +387,7 @@ def action_edit(*, action_id: UUID, user: AbstractBaseUser, parameters: Any, pay
     """
     with transaction.atomic():
         action = Action.objects.select_for_update().get(id=action_id)
-        _check_decidable(action, user)
+        _check_decidable(action, user, approving=False)
         if payload_hash is not None and payload_hash != action.payload_hash:
             raise PayloadChanged("the action changed since you opened it; review the new version first")
         now = timezone.now()
@@ -407,7 +417,16 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
     if expiry is not None and (expires_at is None or now + expiry < expires_at):
         expires_at = now + expiry
     voided = Approval.objects.filter(action=action, voided_at__isnull=True).update(voided_at=now)
-    old_params = action.parameters
+    diff = parameters_diff(action.parameters, parameters)
+    ActionEdit.objects.create(
+        action=action,
+        user=user,
+        at=now,
+        diff=diff,
+        payload_hash_before=action.payload_hash,
+        payload_hash_after=new_hash,
+        approvals_voided=voided,
+    )
     Action.objects.filter(id=action.id, status=Status.PENDING).update(
         parameters=parameters,
         payload_hash=new_hash,
@@ -423,7 +442,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
         event="action.edited",
         action_id=action.id,
         data={
-            "diff": parameters_diff(old_params, parameters),
+            "diff": diff,
             "security_level": {"old": action.security_level, "new": classification.level},
             "reasons": classification.reasons,
             "payload_hash": {"old": action.payload_hash, "new": new_hash},

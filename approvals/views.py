@@ -30,6 +30,7 @@ from approvals.assignment import (
     may_review,
     viewer_for,
 )
+from approvals.authorship import EDITED_BY_YOU, action_edits
 from approvals.bulk import REFUSED, BulkResult, actions_decide_bulk
 from approvals.changes import action_changes, file_write_change, is_file_write
 from approvals.forms import AlertSoundForm, BulkDecisionForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
@@ -198,6 +199,9 @@ def detail_context(
         blocked = (
             f"You approved this action; it needs {left} more approval{'s' if left != 1 else ''} from other reviewers."
         )
+    edits = action_edits(action)
+    # Rejecting and editing again stay open to an editor; only approving is theirs no more.
+    approve_blocked = _sentence(EDITED_BY_YOU) if not blocked and any(e.user_id == user.pk for e in edits) else ""
     return {
         "action": action,
         "approvals": approvals,
@@ -207,6 +211,9 @@ def detail_context(
         "pending": pending,
         "can_decide": not blocked,
         "blocked": blocked,
+        "approve_blocked": approve_blocked,
+        "edits": edits,
+        "edited_notice": _edited_notice(edits) if action.requested_by_id == user.pk else "",
         "outcome": "" if pending else outcome_sentence(action, approvals, now),
         "changed_since_seen": bool(seen_hash) and seen_hash != action.payload_hash,
         "is_reviewer": is_reviewer(user),
@@ -214,6 +221,29 @@ def detail_context(
         "current_config": _current_config(action),
         "changes": action_changes(action=action),
     }
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _edited_notice(edits: list[Any]) -> str:
+    """What the requester is told when reviewers changed their action: who, and that approvals were voided."""
+    if not edits:
+        return ""
+    names = list(dict.fromkeys(edit.user.get_username() for edit in edits))
+    who = " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+    voided = sum(edit.approvals_voided for edit in edits)
+    edit_words = "the edit" if len(edits) == 1 else "the edits"
+    if voided:
+        approvals = f"{voided} approval{'s' if voided != 1 else ''} given before {edit_words} no longer count"
+        approvals += "s." if voided == 1 else "."
+    else:
+        approvals = f"Approvals given before {edit_words} would no longer count; none had been given."
+    return (
+        f"{who} edited your action after you submitted it: the parameters shown are the edited version, "
+        f"and that is what runs if it is approved. {approvals}"
+    )
 
 
 def _current_config(action: Action) -> str | None:
@@ -289,7 +319,7 @@ def _refusal(error: exceptions.ActionError, action: Action, user: AbstractBaseUs
         )
     if isinstance(error, exceptions.ActionExpired):
         return "This action expired before your decision arrived; it will not run."
-    return error.detail[:1].upper() + error.detail[1:] + "."
+    return _sentence(error.detail)
 
 
 def _refused(request: HttpRequest, action: Action, error: exceptions.ActionError) -> HttpResponse:
@@ -414,6 +444,7 @@ LINK_REFUSALS = {
     exceptions.LinkExpired: "This link has expired",
     exceptions.LinkNotYours: "This link is not for you",
     exceptions.LinkUsed: "This link was already used",
+    exceptions.EditedByYou: "You edited this action",
     exceptions.ActionExpired: "This action expired",
     exceptions.ActionNotPending: "This action was already decided",
     exceptions.AlreadyDecided: "You already decided on this action",

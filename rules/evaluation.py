@@ -66,8 +66,11 @@ def rules_version() -> str:
 def _load() -> Index:
     grouped: dict[tuple[str, str | None], list[CompiledRule]] = defaultdict(list)
     live = Rule.objects.filter(disabled_at__isnull=True, expired_at__isnull=True).order_by("id")
+    authors: dict[int, set[int]] = defaultdict(set)
+    for rule_id, user_id in Rule.authors.through.objects.filter(rule__in=live).values_list("rule_id", "user_id"):
+        authors[rule_id].add(user_id)
     for row in live.values("id", "effect", "action_type", "skill_id", "expires_at", "matchers", "updated_at"):
-        rule = compile_rule(**row)
+        rule = compile_rule(**row, author_ids=frozenset(authors[row["id"]]))
         grouped[(rule.action_type, rule.skill_id)].append(rule)
     return {key: Bucket(key[0], rules) for key, rules in grouped.items()}
 
@@ -94,10 +97,12 @@ def rules_deciding(
     parameters: dict[str, Any],
     level: str,
     now: datetime,
+    requester_id: int,
     fresh: bool = False,
 ) -> list[CompiledRule]:
     """The live rules that decide this action, deny rules first; empty when rules are switched off.
 
+    An allow rule is left out for an action one of its authors requested: it waits for a reviewer.
     `fresh` reloads the rules even if the version has not moved (a hit found a rule changed).
     """
     if not settings.ACTIONHUB_RULES_ENABLED:
@@ -105,4 +110,8 @@ def rules_deciding(
     bucket = _index(fresh=fresh).get((action_type, skill_id or None))
     if bucket is None:
         return []
-    return [rule for rule in bucket.candidates(parameters) if rule.decides(parameters=parameters, level=level, now=now)]
+    return [
+        rule
+        for rule in bucket.candidates(parameters)
+        if rule.decides(parameters=parameters, level=level, now=now, requester_id=requester_id)
+    ]

@@ -315,6 +315,12 @@ class CompiledRule:
     # When the rule was last saved: a hit is recorded only if it is still this version of the rule.
     updated_at: datetime | None = None
     dispatch: tuple[str, str, str] | None = None
+    # Who created or edited it (rules.models.Rule.authors).
+    author_ids: frozenset[int] = frozenset()
+
+    def leaves_to_a_human(self, requester_id: int) -> bool:
+        """An allow rule never approves its own authors' actions: they wait for a reviewer."""
+        return self.effect == "allow" and requester_id in self.author_ids
 
     def matches(self, parameters: dict[str, Any]) -> bool:
         for name, default, test in self.tests:
@@ -323,15 +329,16 @@ class CompiledRule:
                 return False
         return True
 
-    def decides(self, *, parameters: dict[str, Any], level: str, now: datetime) -> bool:
-        """Whether this rule decides an action: live, matching, and (for allow) a HIGH one.
+    def decides(self, *, parameters: dict[str, Any], level: str, now: datetime, requester_id: int) -> bool:
+        """Whether this rule decides an action: live, matching, and (for allow) a HIGH one
+        requested by someone other than the rule's authors.
 
         Allow rules never decide CRITICAL actions, and LOW/MEDIUM ones run anyway; deny rules
-        reject at any level.
+        reject at any level, whoever asked.
         """
         if self.expires_at <= now:
             return False
-        if self.effect == "allow" and level != SecurityLevel.HIGH:
+        if self.effect == "allow" and (level != SecurityLevel.HIGH or self.leaves_to_a_human(requester_id)):
             return False
         return self.matches(parameters)
 
@@ -345,6 +352,7 @@ def compile_rule(
     expires_at: datetime,
     matchers: list[dict],
     updated_at: datetime | None = None,
+    author_ids: frozenset[int] = frozenset(),
 ) -> CompiledRule:
     tests = tuple(
         (
@@ -358,5 +366,5 @@ def compile_rule(
     # A folder or host narrows more than a fixed text like an operation name.
     keys.sort(key=lambda key: key[1] == TEXT)
     return CompiledRule(
-        id, effect, action_type, skill_id or None, expires_at, tests, updated_at, keys[0] if keys else None
+        id, effect, action_type, skill_id or None, expires_at, tests, updated_at, keys[0] if keys else None, author_ids
     )

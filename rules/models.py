@@ -26,6 +26,8 @@ class Rule(models.Model):
     note = models.TextField(blank=True, default="")
     expires_at = models.DateTimeField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rules_created")
+    # The creator and everyone who edited it: an allow rule never decides an action one of them requested.
+    authors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="rules_authored")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     disabled_at = models.DateTimeField(null=True, blank=True)

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from approvals.models import Action, ActionType
+from approvals.models import Action, ActionType, SecurityLevel
+from approvals.selectors import actions_visible_to
 from rules.matching import EXACT, GLOB, URL_PREFIX, CompiledRule, compile_rule, fields_for
 from rules.models import Rule
 from rules.services import RuleSpec
@@ -44,39 +46,54 @@ def rule_get(*, rule_id: int) -> Rule | None:
 
 @dataclass
 class Preview:
-    """What a rule would have decided among the last 30 days' actions of its type and skill."""
+    """What a rule would have decided among the last 30 days' actions of its type and skill that
+    the viewer may see."""
 
     decided: int = 0
     shown: list[Action] = field(default_factory=list)
     # Matching actions an allow rule leaves alone: CRITICAL ones, and LOW/MEDIUM ones that run anyway.
     matched_not_decided: int = 0
+    # Matching HIGH actions an allow rule leaves to a human because one of its authors requested them.
+    authored: int = 0
 
 
-def rule_preview(*, spec: RuleSpec, now: datetime | None = None) -> Preview:
-    """Run the rule, compiled exactly as evaluation compiles it, over recent actions."""
+def rule_preview(
+    *, spec: RuleSpec, user: AbstractBaseUser, rule: Rule | None = None, now: datetime | None = None
+) -> Preview:
+    """Run the rule, compiled exactly as evaluation compiles it, over recent actions `user` may see.
+
+    `user` is about to save it, so they are one of its authors, with everyone who wrote `rule` before.
+    """
     now = now or timezone.now()
-    rule = _compiled(spec)
-    recent = Action.objects.filter(
-        action_type=spec.action_type, skill_id=spec.skill_id, created_at__gte=now - PREVIEW_WINDOW
+    authors = {user.pk, *(rule.authors.values_list("id", flat=True) if rule is not None else ())}
+    compiled = _compiled(spec, frozenset(authors))
+    recent = actions_visible_to(
+        Action.objects.filter(
+            action_type=spec.action_type, skill_id=spec.skill_id, created_at__gte=now - PREVIEW_WINDOW
+        ),
+        user=user,
     ).order_by("-created_at", "-id")
     preview = Preview()
     shown_ids = []
     # Only what matching needs, row by row; the few shown are fetched whole afterwards.
-    for action_id, parameters, level in recent.values_list("id", "parameters", "security_level").iterator(
-        chunk_size=2000
-    ):
-        if rule.decides(parameters=parameters, level=level, now=now):
+    rows = recent.values_list("id", "parameters", "security_level", "requested_by_id")
+    for action_id, parameters, level, requester_id in rows.iterator(chunk_size=2000):
+        if compiled.decides(parameters=parameters, level=level, now=now, requester_id=requester_id):
             preview.decided += 1
             if len(shown_ids) < PREVIEW_SHOWN:
                 shown_ids.append(action_id)
-        elif rule.matches(parameters):
+        elif not compiled.matches(parameters):
+            continue
+        elif level == SecurityLevel.HIGH and compiled.leaves_to_a_human(requester_id):
+            preview.authored += 1
+        else:
             preview.matched_not_decided += 1
     shown = Action.objects.select_related("requested_by").in_bulk(shown_ids)
     preview.shown = [shown[action_id] for action_id in shown_ids]
     return preview
 
 
-def _compiled(spec: RuleSpec) -> CompiledRule:
+def _compiled(spec: RuleSpec, author_ids: frozenset[int]) -> CompiledRule:
     return compile_rule(
         id=0,
         effect=spec.effect,
@@ -84,6 +101,7 @@ def _compiled(spec: RuleSpec) -> CompiledRule:
         skill_id=spec.skill_id,
         expires_at=spec.expires_at,
         matchers=spec.matchers,
+        author_ids=author_ids,
     )
 
 

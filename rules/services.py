@@ -17,9 +17,16 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from approvals.exceptions import ActionExpired, InvalidRule, NotARuleAdmin, RuleDisabled, RuleNotFound
+from approvals.exceptions import (
+    ActionExpired,
+    AllowRuleForbidden,
+    InvalidRule,
+    NotARuleAdmin,
+    RuleDisabled,
+    RuleNotFound,
+)
 from audit.services import SYSTEM_ACTOR, audit_append
-from lib.roles import is_rule_admin
+from lib.roles import is_reviewer, is_rule_admin
 from rules.matching import RuleInvalid, validate_matchers
 from rules.models import Effect, Rule, RuleSetVersion
 
@@ -43,6 +50,17 @@ class RuleSpec:
 def _require_rule_admin(user: AbstractBaseUser) -> None:
     if not is_rule_admin(user):
         raise NotARuleAdmin("only rule admins (group rule_admins) or staff may change rules")
+
+
+def _require_may_write(user: AbstractBaseUser, spec: RuleSpec) -> None:
+    """An allow rule approves other people's actions, which only a reviewer may do; a deny rule only
+    ever rejects, the safe direction, so any rule admin may write one."""
+    if spec.effect == Effect.ALLOW and not is_reviewer(user):
+        raise AllowRuleForbidden(
+            "only reviewers may write allow rules, since an allow rule approves actions; "
+            "as a rule admin who is not a reviewer you may write deny rules",
+            errors={"effect": "only reviewers may write allow rules; choose deny"},
+        )
 
 
 def _expiry_error(expires_at: Any, now: datetime) -> str | None:
@@ -125,6 +143,7 @@ def _insert(spec: RuleSpec, user: AbstractBaseUser, *, now: datetime, from_actio
         created_at=now,
         updated_at=now,
     )
+    rule.authors.add(user)
     _bump_version()
     data = _described(rule)
     if from_action is not None:
@@ -138,6 +157,7 @@ def rule_create(*, user: AbstractBaseUser, **fields: Any) -> Rule:
     _require_rule_admin(user)
     now = timezone.now()
     spec = rule_validate(now=now, **fields)
+    _require_may_write(user, spec)
     with transaction.atomic():
         return _insert(spec, user, now=now, from_action=None)
 
@@ -156,6 +176,7 @@ def rule_create_from_action(
         raise Action.DoesNotExist
     now = timezone.now()
     spec = rule_validate(now=now, action_type=action.action_type, skill_id=action.skill_id, **fields)
+    _require_may_write(user, spec)
     expired: ActionExpired | None = None
     with transaction.atomic():
         try:
@@ -186,6 +207,7 @@ def rule_edit(*, rule_id: int, user: AbstractBaseUser, **fields: Any) -> Rule:
         if rule.disabled_at is not None:
             raise RuleDisabled(f"rule {rule_id} is disabled; create a new rule instead")
         spec = rule_validate(now=now, action_type=rule.action_type, skill_id=rule.skill_id, **fields)
+        _require_may_write(user, spec)
         if abs(spec.expires_at - rule.expires_at) < timedelta(seconds=1):
             # The edit form shows the expiry to the second: the same second is no change.
             spec = replace(spec, expires_at=rule.expires_at)
@@ -201,6 +223,7 @@ def rule_edit(*, rule_id: int, user: AbstractBaseUser, **fields: Any) -> Rule:
             updated_at=now,
             expired_at=None,  # a new expiry in the future makes an expired rule live again
         )
+        rule.authors.add(user)
         _bump_version()
         audit_append(actor=user.get_username(), event="rule.edited", data={"rule_id": rule.id, "diff": diff})
     rule.refresh_from_db()

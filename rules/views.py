@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -68,8 +69,11 @@ def _form_for_action(action: Action, data: Any = None) -> RuleForm:
     )
 
 
-def _preview_of(form: RuleForm, *, action_type: str, skill_id: str | None) -> dict[str, Any]:
-    """The preview of a bound form: the rule's matches, or why it is not a valid rule yet."""
+def _preview_of(
+    form: RuleForm, *, action_type: str, skill_id: str | None, user: AbstractBaseUser, rule: Rule | None = None
+) -> dict[str, Any]:
+    """The preview of a bound form, among the actions `user` may see: the rule's matches, or why it
+    is not a valid rule yet."""
     if not form.is_valid():
         return {"form": form, "preview_form": form}
     fields = form.rule_fields()
@@ -80,7 +84,7 @@ def _preview_of(form: RuleForm, *, action_type: str, skill_id: str | None) -> di
     except exceptions.InvalidRule as error:
         form.add_rule_errors(error.errors or {})
         return {"form": form, "preview_form": form}
-    return {"form": form, "preview_form": form, "spec": spec, "preview": rule_preview(spec=spec)}
+    return {"form": form, "preview_form": form, "spec": spec, "preview": rule_preview(spec=spec, user=user, rule=rule)}
 
 
 def _render_form(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
@@ -95,16 +99,22 @@ def rule_new_from_action(request: HttpRequest, action_id: UUID) -> HttpResponse:
     base = {"action": action, "subject": action, "preview_url": "rules:preview_for_action", "target": action.id}
     if not detail["can_decide"]:
         return _render_form(request, {**base, "blocked": detail["blocked"]}, status=409)
+    if detail["approve_blocked"]:
+        return _render_form(request, {**base, "blocked": detail["approve_blocked"]}, status=403)
     if request.method == "GET":
         form = _form_for_action(action, data=None)
         # Preview the suggestion as it stands, the same way the live preview does.
         bound = _form_for_action(action, data=_as_data(form))
         return _render_form(
             request,
-            {**base, **_preview_of(bound, action_type=action.action_type, skill_id=action.skill_id), "form": form},
+            {
+                **base,
+                **_preview_of(bound, action_type=action.action_type, skill_id=action.skill_id, user=request.user),
+                "form": form,
+            },
         )
     form = _form_for_action(action, data=request.POST)
-    context = {**base, **_preview_of(form, action_type=action.action_type, skill_id=action.skill_id)}
+    context = {**base, **_preview_of(form, action_type=action.action_type, skill_id=action.skill_id, user=request.user)}
     if "spec" not in context:
         return _render_form(request, {**context, "message": "Not saved: fix the errors below."}, status=400)
     try:
@@ -114,9 +124,10 @@ def rule_new_from_action(request: HttpRequest, action_id: UUID) -> HttpResponse:
             payload_hash=request.POST.get("payload_hash", ""),
             **form.rule_fields(),
         )
-    except exceptions.InvalidRule as error:
+    except (exceptions.InvalidRule, exceptions.AllowRuleForbidden) as error:
         form.add_rule_errors(error.errors or {})
-        return _render_form(request, {**context, "message": "Not saved: fix the errors below."}, status=400)
+        message = f"Not saved: {error.detail}."
+        return _render_form(request, {**context, "message": message}, status=error.status_code)
     except exceptions.ActionError as error:
         message = f"Nothing was saved: {error.detail}."
         return _render_form(request, {**context, "message": message}, status=error.status_code)
@@ -139,7 +150,7 @@ def _as_data(form: RuleForm) -> dict[str, Any]:
 def rule_preview_for_action(request: HttpRequest, action_id: UUID) -> HttpResponse:
     action = _action_context(request, action_id)["action"]
     form = _form_for_action(action, data=request.POST)
-    context = _preview_of(form, action_type=action.action_type, skill_id=action.skill_id)
+    context = _preview_of(form, action_type=action.action_type, skill_id=action.skill_id, user=request.user)
     return render(request, "rules/form.html#rule-preview", context)
 
 
@@ -176,17 +187,27 @@ def rule_edit_page(request: HttpRequest, rule_id: int) -> HttpResponse:
         form = _form_for_rule(rule)
         bound = _form_for_rule(rule, data=_as_data(form))
         return _render_form(
-            request, {**base, **_preview_of(bound, action_type=rule.action_type, skill_id=rule.skill_id), "form": form}
+            request,
+            {
+                **base,
+                **_preview_of(
+                    bound, action_type=rule.action_type, skill_id=rule.skill_id, user=request.user, rule=rule
+                ),
+                "form": form,
+            },
         )
     form = _form_for_rule(rule, data=request.POST)
-    context = {**base, **_preview_of(form, action_type=rule.action_type, skill_id=rule.skill_id)}
+    context = {
+        **base,
+        **_preview_of(form, action_type=rule.action_type, skill_id=rule.skill_id, user=request.user, rule=rule),
+    }
     if "spec" not in context:
         return _render_form(request, {**context, "message": "Not saved: fix the errors below."}, status=400)
     try:
         rule_edit(rule_id=rule.id, user=request.user, **form.rule_fields())
-    except exceptions.InvalidRule as error:
+    except (exceptions.InvalidRule, exceptions.AllowRuleForbidden) as error:
         form.add_rule_errors(error.errors or {})
-        return _render_form(request, {**context, "message": f"Not saved: {error.detail}."}, status=400)
+        return _render_form(request, {**context, "message": f"Not saved: {error.detail}."}, status=error.status_code)
     except exceptions.ActionError as error:
         return _render_form(request, {**context, "message": f"Not saved: {error.detail}."}, status=error.status_code)
     messages.success(request, f"Rule #{rule.id} saved.")
@@ -198,7 +219,7 @@ def rule_edit_page(request: HttpRequest, rule_id: int) -> HttpResponse:
 def rule_preview_for_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = _rule_or_404(rule_id)
     form = _form_for_rule(rule, data=request.POST)
-    context = _preview_of(form, action_type=rule.action_type, skill_id=rule.skill_id)
+    context = _preview_of(form, action_type=rule.action_type, skill_id=rule.skill_id, user=request.user, rule=rule)
     return render(request, "rules/form.html#rule-preview", context)
 
 

@@ -1,4 +1,4 @@
-"""Template helpers for standing rules: who sees the rule pages, and a matcher in words."""
+"""Template helpers for standing rules: who sees the rule pages and may allow, and a matcher in words."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 
+from lib.roles import is_reviewer as _is_reviewer
 from lib.roles import is_rule_admin as _is_rule_admin
 
 register = template.Library()
@@ -17,6 +18,12 @@ KIND_WORDS = {"exact": "is", "glob": "matches", "url_prefix": "is under"}
 @register.filter
 def is_rule_admin(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and _is_rule_admin(user)
+
+
+@register.filter
+def is_reviewer(user: Any) -> bool:
+    """Whether `user` may write allow rules (other rule admins write deny rules only)."""
+    return bool(getattr(user, "is_authenticated", False)) and _is_reviewer(user)
 
 
 @register.filter

@@ -139,7 +139,12 @@ def test_it_stops_matching_at_expiry_and_audits_it_once_when_maintenance_notices
 def test_it_refuses_a_hit_for_a_rule_disabled_after_this_process_compiled_it(alice, erin):
     rule = make_rule(erin)
     evaluation.rules_deciding(
-        action_type="file_operation", skill_id=None, parameters={}, level="high", now=timezone.now()
+        action_type="file_operation",
+        skill_id=None,
+        parameters={},
+        level="high",
+        now=timezone.now(),
+        requester_id=alice.pk,
     )
     # Another process disables it without this one noticing the version yet.
     Rule.objects.filter(id=rule.id).update(disabled_at=timezone.now())
@@ -183,7 +188,7 @@ def test_it_switches_every_rule_off_with_the_setting(alice, erin, settings):
 @pytest.mark.django_db(transaction=True)
 def test_it_counts_every_hit_of_concurrent_submissions():
     alice = make_user("alice")
-    erin = make_user("erin", "rule_admins")
+    erin = make_user("erin", "rule_admins", "reviewers")
     rule = make_rule(erin)
     barrier = threading.Barrier(8)
 
@@ -230,7 +235,12 @@ def test_it_never_lets_an_allow_win_over_a_deny_that_changed_in_another_process(
     make_rule(erin, effect="allow")
     deny = make_rule(erin, effect="deny", note="old note")
     evaluation.rules_deciding(
-        action_type="file_operation", skill_id=None, parameters={}, level="high", now=timezone.now()
+        action_type="file_operation",
+        skill_id=None,
+        parameters={},
+        level="high",
+        now=timezone.now(),
+        requester_id=alice.pk,
     )
     # Another process edits the deny (still matching); this process has not seen the new version yet.
     rule_edit(

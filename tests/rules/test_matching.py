@@ -189,11 +189,13 @@ def test_it_finds_through_the_index_exactly_the_rules_a_full_scan_finds():
         {"operation": "list", "path": "notes"},
         {"operation": "delete", "path": "deep/er/z.txt", "workspace": "default"},
     ]:
-        scanned = {rule.id for rule in rules if rule.decides(parameters=parameters, level="high", now=now)}
+        scanned = {
+            rule.id for rule in rules if rule.decides(parameters=parameters, level="high", now=now, requester_id=0)
+        }
         indexed = {
             rule.id
             for rule in bucket.candidates(parameters)
-            if rule.decides(parameters=parameters, level="high", now=now)
+            if rule.decides(parameters=parameters, level="high", now=now, requester_id=0)
         }
         assert indexed == scanned, parameters
         order = [rule.effect for rule in bucket.candidates(parameters)]

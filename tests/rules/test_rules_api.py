@@ -22,7 +22,8 @@ GOOD = {
 
 @pytest.fixture
 def erin(db):
-    return make_user("erin", "rule_admins")
+    """A reviewer who may also write rules (allow rules need both)."""
+    return make_user("erin", "rule_admins", "reviewers")
 
 
 def in_days(days: float) -> str:
@@ -83,7 +84,8 @@ def test_it_refuses_writes_to_users_outside_rule_admins(api_as, alice, bob, dave
     assert api_as(alice).get("/rules").status_code == 403  # a plain requester may not read them
     assert api_as(bob).get("/rules").status_code == 200 and api_as(dave).get("/rules").status_code == 200
     staff = make_user("sam", is_staff=True)
-    assert api_as(staff).post("/rules", GOOD).status_code == 201
+    assert api_as(staff).post("/rules", {**GOOD, "effect": "deny"}).status_code == 201
+    assert api_as(staff).post("/rules", GOOD).status_code == 403  # staff, but not a reviewer: deny rules only
 
 
 @pytest.mark.parametrize(
