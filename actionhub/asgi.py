@@ -20,6 +20,7 @@ from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from approvals.routing import websocket_urlpatterns as approvals_websockets  # noqa: E402
 from audit.routing import websocket_urlpatterns as audit_websockets  # noqa: E402
@@ -37,11 +38,18 @@ async def http_application(scope, receive, send) -> None:
         await threaded_wsgi_app(scope, receive, send)
 
 
+async def websocket_not_found(scope, receive, send) -> None:
+    """Refuse a socket to a path nothing serves. Closing before the handshake is the one refusal
+    every ASGI server carries out quietly (uvicorn answers it 403); the HTTP side stays a 404."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.close"})
+
+
+websocket_routes = [*approvals_websockets, *chat_websockets, *audit_websockets, re_path(r"", websocket_not_found)]
+
 application = ProtocolTypeRouter(
     {
         "http": http_application,
-        "websocket": SameOriginValidator(
-            AuthMiddlewareStack(URLRouter(approvals_websockets + chat_websockets + audit_websockets))
-        ),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
     }
 )

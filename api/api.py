@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,12 +12,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from ninja import NinjaAPI
 from ninja import Status as Reply
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
-from api import schemas
+from api import schemas, strict_json
 from api.auth import AUTH, RateLimited, check_rate_limit
 from api.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
 from api.status import status_payload
@@ -45,12 +47,19 @@ from rules.services import rule_create, rule_disable
 from skills.selectors import skills_list
 from skills.services import UnknownSkill, skill_set_enabled
 
+
+class StrictJsonParser(Parser):
+    def parse_body(self, request: HttpRequest) -> Any:
+        return strict_json.loads(request.body)
+
+
 api = NinjaAPI(
     title="ActionHub API",
     version=settings.ACTIONHUB_VERSION,
     description="Submit agent actions, review held ones, read the audit history.",
     auth=AUTH,
     urls_namespace="api",
+    parser=StrictJsonParser(),
     # Anonymous visitors get nothing but the login page and /api/status, so the schema needs a login too.
     docs_decorator=login_required,
 )
@@ -73,6 +82,14 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
     ]
     summary = "; ".join(f"{error['field']}: {error['message']}" for error in errors)
     return _error(request, 400, f"invalid request: {summary}", errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja answers any body the parser refuses with a bare "Cannot parse request body"; say why.
+    if isinstance(exc.__cause__, strict_json.InvalidJson):
+        return _error(request, exc.status_code, f"request body is not valid JSON: {exc.__cause__}")
+    return _error(request, exc.status_code, str(exc))
 
 
 @api.exception_handler(ActionError)
@@ -163,7 +180,13 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         parsed = None
     if parsed is None:
         raise HttpError(400, f"{name} must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z")
-    return parsed
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    try:
+        # Compared in UTC: an offset that moves the moment past year 9999 or before year 1 overflows.
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise HttpError(400, f"{name} is out of range: use a date-time between year 1 and 9999 in UTC") from exc
 
 
 @api.post("/actions", response={201: schemas.ActionOut}, tags=["actions"])

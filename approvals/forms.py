@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from uuid import UUID
 from django import forms
 from django.utils.dateparse import parse_datetime
 
+from api import strict_json
 from api.pagination import BadCursor, decode_cursor
 from approvals.bulk import BulkItem, bulk_check
 from approvals.exceptions import InvalidParameters
@@ -104,7 +104,7 @@ class EditForm(forms.Form):
 
     def clean_parameters(self) -> dict[str, Any]:
         try:
-            value = json.loads(self.cleaned_data["parameters"])
+            value = strict_json.loads(self.cleaned_data["parameters"])
         except ValueError as exc:
             raise forms.ValidationError(f"not valid JSON: {exc}") from exc
         if not isinstance(value, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import smtplib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,14 @@ SLACK_SECTION_LIMIT = 2_990
 MAX_BACKOFF = timedelta(hours=1)
 _NO_REVIEWER = "no reviewer other than the requester has an email address"
 _SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Slack has no escape for its formatting marks. Outside code they become look-alikes (and
+# whitespace one space, so no line of ours can be made to start a quote); inside a code block only
+# a run of backticks could end it, so a zero-width space goes between any two.
+_SLACK_LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+_SLACK_TEXT = {**_SLACK_ESCAPES, **_SLACK_LOOKALIKES, "\n": " ", "\r": " ", "\t": " "}
+ZERO_WIDTH_SPACE = "\u200b"
+_BACKTICK_PAIR = re.compile("`(?=`)")
+_BARE_MENTION = re.compile(r"@(?=\w)")
 
 
 class DeliveryError(Exception):
@@ -386,7 +395,19 @@ def escalation_body(action: Action) -> str:
 
 
 def slack_escape(text: str) -> str:
+    """`&`, `<` and `>` as Slack requires, so no `<!channel>`, `<@U123>` or `<url|label>` comes through."""
     return "".join(_SLACK_ESCAPES.get(char, char) for char in text)
+
+
+def slack_text(text: str) -> str:
+    """Untrusted text for mrkdwn outside code: escaped, formatting marks neutralised, on one line,
+    and `@here`-style words broken so no receiver that links bare names pings anyone."""
+    return _BARE_MENTION.sub("@" + ZERO_WIDTH_SPACE, "".join(_SLACK_TEXT.get(char, char) for char in text))
+
+
+def slack_code(text: str) -> str:
+    """Untrusted text for the inside of a ``` block: escaped, and no backtick next to another."""
+    return _BACKTICK_PAIR.sub("`" + ZERO_WIDTH_SPACE, slack_escape(text))
 
 
 def slack_body(action: Action) -> dict[str, Any]:
@@ -399,10 +420,10 @@ def slack_body(action: Action) -> dict[str, Any]:
     """
     link = deep_link(action)
     one_tap = decision_links(action=action, channel=WEBHOOK, user_id=None)
-    headline = slack_escape(_headline(action))
-    facts = [(label, slack_escape(value)) for label, value in _facts(action)]
-    reasons = "\n".join(f"• {slack_escape(reason)}" for reason in _reasons(action))
-    parameters = render_parameters(action.parameters, budget=SLACK_PARAMETERS_BUDGET, escape=slack_escape)
+    headline = slack_text(_headline(action))
+    facts = [(label, slack_text(value)) for label, value in _facts(action)]
+    reasons = "\n".join(f"• {slack_text(reason)}" for reason in _reasons(action))
+    parameters = render_parameters(action.parameters, budget=SLACK_PARAMETERS_BUDGET, escape=slack_code)
     text = "\n".join(
         [
             f"*{headline}*: <{link}|review it>",
@@ -440,8 +461,9 @@ def slack_body(action: Action) -> dict[str, Any]:
     return {"text": text, "blocks": blocks}
 
 
-def _mrkdwn(text: str) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": text}
+def _mrkdwn(text: str) -> dict[str, Any]:
+    # verbatim: Slack links only what the text marks as a link, never a bare URL or #channel in a value.
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def split_for_slack(text: str, limit: int = SLACK_SECTION_LIMIT) -> list[str]:

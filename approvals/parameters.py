@@ -18,6 +18,7 @@ MAX_TEXT = 100_000
 FILE_OPERATIONS = ("read", "write", "list", "delete", "mkdir")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _WORKSPACE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+EXPIRY_ERROR = "must be a duration between 1 minute and 30 days, such as 90s, 15m, 24h or 7d, or a number of seconds"
 _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "upgrade"}
 
 
@@ -109,10 +110,13 @@ def normalize_config_value(key: str, value: Any) -> Any:
         return value.strip()
     if key in ("expiry_high", "expiry_critical"):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ValueError("must be a duration such as 90s, 15m, 24h or 7d, or a number of seconds")
-        seconds = int(parse_duration(str(value)).total_seconds())
+            raise ValueError(EXPIRY_ERROR)
+        try:
+            seconds = int(parse_duration(str(value)).total_seconds())
+        except ValueError as exc:
+            raise ValueError(EXPIRY_ERROR) from exc
         if not 60 <= seconds <= 30 * 86400:
-            raise ValueError("must be between 1 minute and 30 days")
+            raise ValueError(EXPIRY_ERROR)
         return seconds
     if key == "quorum_critical":
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:

@@ -7,11 +7,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from approvals.models import SecurityLevel
 from audit.selectors import AuditFilters
 
 MAX_SEQ = 2**63 - 1
+# The chart reaches a few weeks before and a day after the chosen days; these keep that arithmetic
+# inside what dates can hold, with room to spare.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(9998, 12, 31)
+DAY_RANGE = f"pick a day from {EARLIEST_DAY} to {LATEST_DAY}"
+_DAY_VALIDATORS = [MinValueValidator(EARLIEST_DAY, DAY_RANGE), MaxValueValidator(LATEST_DAY, DAY_RANGE)]
+
+
+def _day_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date", "min": str(EARLIEST_DAY), "max": str(LATEST_DAY)})
 
 
 class AuditFilterForm(forms.Form):
@@ -21,8 +32,8 @@ class AuditFilterForm(forms.Form):
         required=False, error_messages={"invalid": "an action id is a UUID, as on the action's page"}
     )
     level = forms.ChoiceField(choices=[("", "any"), *SecurityLevel.choices], required=False, label="Risk level")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    since = forms.DateField(required=False, widget=_day_input(), label="From", validators=_DAY_VALIDATORS)
+    until = forms.DateField(required=False, widget=_day_input(), label="To", validators=_DAY_VALIDATORS)
     before = forms.IntegerField(
         required=False,
         min_value=1,

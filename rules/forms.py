@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from api import strict_json
 from rules.matching import EXACT, GLOB, URL_PREFIX, Field
 from rules.models import Effect
 from rules.services import DEFAULT_EXPIRY, MAX_NOTE
@@ -82,7 +83,10 @@ class RuleForm(forms.Form):
             value: Any = raw
             if kind == EXACT and not field.is_text:
                 try:
-                    value = json.loads(raw)
+                    value = strict_json.loads(raw)
+                except strict_json.InvalidJson as exc:
+                    self.add_error(f"value_{name}", str(exc))
+                    continue
                 except ValueError:
                     self.add_error(f"value_{name}", 'write this value as JSON (quote text: "like this")')
                     continue

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
+from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.conf import settings
 from django.db import connections
 from django.test import Client
@@ -227,3 +227,17 @@ async def test_it_removes_an_expired_action_from_open_queues(db):
     message = await receive_until(communicator, f'id="action-{action.id}" hx-swap-oob="delete"')
     assert "0 high" in message
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize("path", ["/ws/nope/", "/ws/", "/ws/approvals/extra/", "/nothing"])
+async def test_it_closes_a_socket_to_an_unknown_path_cleanly(db, path):
+    bob = await sync_to_async(make_user)("bob", "reviewers")
+    communicator, connected, _ = await connect(path, cookie=await sync_to_async(session_cookie)(bob))
+    assert not connected
+    await communicator.wait(timeout=1)  # the application ended without raising
+
+
+async def test_it_keeps_an_unknown_path_a_404_over_http(db):
+    communicator = HttpCommunicator(application, "GET", "/ws/nope/", headers=[(b"host", b"testserver")])
+    response = await communicator.get_response(timeout=5)
+    assert response["status"] == 404

@@ -354,6 +354,63 @@ def test_it_keeps_a_huge_action_within_slack_limits(alice):
     assert not any(re.search(r"&(?!amp;|lt;|gt;)", part) for part in parameters), "an escape was split"
 
 
+HOSTILE = "x``` <!channel> <@U123> <http://evil|click> &amp; *bold* _it_ ~del~ `code`\n> quoted @here"
+# HOSTILE outside code: escaped, marks as look-alikes, one line, bare mentions broken by a zero-width space.
+HOSTILE_TEXT = (
+    "x\u02cb\u02cb\u02cb &lt;!channel&gt; &lt;@\u200bU123&gt; &lt;http://evil|click&gt; &amp;amp; "
+    "\u2217bold\u2217 \u02cdit\u02cd \u223cdel\u223c \u02cbcode\u02cb &gt; quoted @\u200bhere"
+)
+# HOSTILE as a JSON string inside the parameters' code block: escaped, no two backticks side by side.
+HOSTILE_CODE = (
+    '"x`\u200b`\u200b` &lt;!channel&gt; &lt;@U123&gt; &lt;http://evil|click&gt; &amp;amp; '
+    '*bold* _it_ ~del~ `code`\\n&gt; quoted @here"'
+)
+
+
+def test_it_lets_nothing_untrusted_break_out_of_the_slack_markup(api_as, settings):
+    settings.ACTIONHUB_BASE_URL = "https://actionhub.example.org"
+    requester = make_user("<!here>_*evil*_")  # names can come from the admin or a directory, unvalidated
+    submitted = _submit(
+        api_as,
+        requester,
+        {"action_type": "skill_execution", "skill_id": HOSTILE, "parameters": {"script": HOSTILE}},
+    )
+    Action.objects.filter(id=submitted["id"]).update(classification_reasons=[HOSTILE])
+    action = Action.objects.select_related("requested_by").get(id=submitted["id"])
+
+    body = slack_body(action)
+
+    text = body["text"]
+    name = "&lt;!here&gt;\u02cd\u2217evil\u2217\u02cd"
+    assert text.splitlines()[0] == (
+        f"*HIGH skill\u02cdexecution from {name} is waiting for review*: "
+        f"<https://actionhub.example.org/approvals/{action.id}/|review it>"
+    )
+    assert f"*Skill:* {HOSTILE_TEXT}" in text.splitlines()
+    assert f"*Requested by:* {name}" in text.splitlines()
+    assert f"• {HOSTILE_TEXT}" in text.splitlines()
+    assert f'  "script": {HOSTILE_CODE}' in text.splitlines()
+    # One code block (opened and closed by us), and every <…> is one of our own links.
+    assert text.count("```") == 2
+    assert all(link.startswith("https://actionhub.example.org/") for link in re.findall(r"<([^>]*)>", text))
+    mrkdwn = [
+        item
+        for block in body["blocks"]
+        for item in [block.get("text", {}), *block.get("fields", [])]
+        if item.get("type") == "mrkdwn"
+    ]
+    assert mrkdwn and all(item["verbatim"] is True for item in mrkdwn)
+    assert "<" not in "".join(item["text"] for item in mrkdwn)
+    assert f"*Skill*\n{HOSTILE_TEXT}" in [item["text"] for item in mrkdwn]
+    assert f"*Why it is held*\n• {HOSTILE_TEXT}" in [item["text"] for item in mrkdwn]
+    (code,) = [item["text"] for item in mrkdwn if item["text"].startswith("```")]
+    assert code.count("```") == 2 and f'  "script": {HOSTILE_CODE}' in code.splitlines()
+    assert body["blocks"][0]["text"] == {
+        "type": "plain_text",
+        "text": "HIGH skill_execution from <!here>_*evil*_ is waiting for review",
+    }
+
+
 def test_it_tells_reviewers_again_when_an_edit_keeps_the_action_held(alice, bob, reviewers, fast_retries):
     action = make_action(alice, DELETE)
     run_notification_tasks()

@@ -215,6 +215,8 @@ def test_it_warns_that_an_edit_to_a_lower_level_runs_at_once(alice, bob):
         ("{not json", "not valid JSON"),
         ("[1, 2]", "must be a JSON object"),
         (json.dumps({"operation": "explode", "path": "x"}), "operation"),
+        ('{"operation": "delete", "path": "\\ud800.txt"}', "\\ud800 is a lone surrogate"),
+        ('{"operation": "delete", "path": "x.txt", "n": NaN}', "NaN is not a JSON number"),
     ],
 )
 def test_it_refuses_bad_edits_with_a_form_error(alice, bob, parameters, message):

@@ -134,13 +134,17 @@ def test_it_filters_by_actor_event_action_level_and_dates(alice, bob, dave):
         ({"before": "abc"}, "page link is not valid"),
         ({"before": "-5"}, "greater than or equal to 1"),
         ({"actor": "x" * 151}, "at most 150 characters"),
+        ({"until": "9999-12-31"}, "pick a day from 1970-01-01 to 9998-12-31"),
+        ({"since": "9999-12-31"}, "pick a day from 1970-01-01 to 9998-12-31"),
+        ({"until": "0001-01-01"}, "pick a day from 1970-01-01 to 9998-12-31"),
+        ({"since": "0001-01-01", "until": "0001-01-02"}, "pick a day from 1970-01-01 to 9998-12-31"),
     ],
 )
 def test_it_answers_bad_filters_with_form_errors(dave, params, field):
     for path in ("/audit/", "/audit/export.csv", "/audit/export.jsonl"):
         response = logged_in(dave).get(path, params)
         assert response.status_code == 400, path
-        assert field in response.content.decode()
+        assert field in response.content.decode(), path
         assert "No entries match" not in response.content.decode() and "export.csv" not in response.content.decode()
 
 

@@ -192,6 +192,34 @@ def test_it_lists_rules_and_disables_one_with_a_post(alice, erin):
     assert make_action(alice, CRITICAL_ACTION).status == Status.PENDING
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [('"\\ud800"', "\\ud800 is a lone surrogate"), ("NaN", "NaN is not a JSON number"), ("1e999", "too large")],
+)
+def test_it_refuses_an_exact_value_that_is_not_json_with_a_form_error(alice, erin, value, message):
+    action = make_action(alice, CRITICAL_ACTION)
+    form = {
+        "payload_hash": action.payload_hash,
+        "kind_key": "exact",
+        "value_key": "quorum_critical",
+        "kind_value": "exact",
+        "value_value": value,
+        "effect": "deny",
+        "expires_at": (timezone.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    client = logged_in(erin)
+    # The live preview answers while the reviewer types, with the error in place of the matches.
+    for url, status in (
+        (f"/approvals/rules/new/{action.id}/preview/", 200),
+        (f"/approvals/rules/new/{action.id}/", 400),
+    ):
+        response = client.post(url, form, **HTMX)
+        assert response.status_code == status, (url, response.status_code)
+        assert message in response.content.decode()
+    assert not Rule.objects.exists()
+    assert Action.objects.get(id=action.id).status == Status.PENDING
+
+
 def test_it_refuses_a_disable_without_the_csrf_token(erin):
     rule = Rule.objects.create(
         action_type="chat",
