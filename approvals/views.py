@@ -414,7 +414,10 @@ def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
     except exceptions.ActionError as error:
         return _refused(request, action, error)
     if edited.status == Status.PENDING:
-        message = f"Saved. The action is now {edited.security_level} risk; earlier approvals no longer count."
+        message = (
+            f"Saved. The action is now {edited.security_level} risk; earlier approvals no longer count, "
+            "and as its editor you may reject it but another reviewer must approve it."
+        )
     else:
         message = f"Saved. The action is now {edited.security_level} risk, so policy approved it and it runs now."
     # The page reloads, so the form, its payload hash and the parameters all show the new version.

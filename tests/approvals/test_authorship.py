@@ -171,8 +171,12 @@ def test_it_tells_the_requester_that_a_reviewer_edited_their_action(alice, bob, 
 
 
 def test_it_disables_approve_for_the_editor_on_the_detail_page_and_refuses_it(alice, bob):
-    action = edited_by(bob, requester=alice)
+    action = make_action(alice, HIGH_ACTION)
     client = logged_in(bob)
+    data = {"parameters": json.dumps(EDITED), "payload_hash": action.payload_hash, "confirm": "on"}
+    saved = client.post(f"/approvals/{action.id}/edit/", data, follow=True)
+    assert "as its editor you may reject it but another reviewer must approve it" in saved.content.decode()
+    action.refresh_from_db()
     page = html.unescape(client.get(f"/approvals/{action.id}/").content.decode())
     assert re.search(r'<button type="button" class="primary" disabled title="You edited this action', page)
     assert 'name="decision" value="reject"' in page  # rejecting stays open
