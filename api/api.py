@@ -20,7 +20,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from api import schemas, strict_json
-from api.auth import AUTH, RateLimited, check_rate_limit
+from api.auth import AUTH
 from api.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
 from api.status import status_payload
 from approvals.assignment import assigned_names, assigned_names_by_action, viewer_for
@@ -39,6 +39,7 @@ from approvals.selectors import (
 )
 from approvals.services import action_create, action_decide, action_edit
 from audit.selectors import audit_entries
+from lib.ratelimit import RateLimited, check_rate_limit
 from lib.roles import can_see_rules, is_auditor, is_reviewer
 from llm.client import LLMClient, LLMError
 from rules.models import Rule

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from worker.management.commands.serve import UVICORN_OPTIONS
+from worker.management.commands.serve import uvicorn_options
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery-staple"
@@ -122,7 +122,7 @@ class Site:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def start_web(self) -> None:
-        web = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), *UVICORN_OPTIONS]
+        web = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), *uvicorn_options()]
         self.web = self._spawn([*web, "actionhub.asgi:application"])
         self.processes.append(self.web)
         deadline = time.monotonic() + 30

@@ -18,6 +18,17 @@ from django.db import transaction
 
 ASGI_APP = "actionhub.asgi:application"
 UVICORN_OPTIONS = ["--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "5"]
+
+
+def uvicorn_options() -> list[str]:
+    """uvicorn believes X-Forwarded-For from loopback by default; only a configured proxy may set it."""
+    if settings.BEHIND_PROXY:
+        proxy = ["--proxy-headers", "--forwarded-allow-ips", ",".join(settings.TRUSTED_PROXIES)]
+    else:
+        proxy = ["--no-proxy-headers"]
+    return [*UVICORN_OPTIONS, *proxy]
+
+
 RESTART_BACKOFF = 2.0
 
 
@@ -41,7 +52,7 @@ class Command(BaseCommand):
             host,
             "--port",
             str(port),
-            *UVICORN_OPTIONS,
+            *uvicorn_options(),
             "actionhub.asgi:application",
         ]
         worker = [python, "manage.py", "run_worker"]
