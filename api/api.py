@@ -125,6 +125,17 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
     return _error(request, 401, "authentication required: send 'Authorization: Bearer <token>' or log in")
 
 
+# What refuses a decision or an edit: bad input, not yours to decide (or a CSRF failure), no such
+# action, not pending any more or changed since it was read, too many requests.
+DECISION_ERRORS = (400, 403, 404, 409, 429)
+
+
+def _replies(ok: dict[int, Any], *errors: int) -> dict[int, Any]:
+    """`ok` and the error statuses an operation really answers, each `{detail, errors?}`; every
+    operation behind a login also answers 401."""
+    return {**ok, **dict.fromkeys((*errors, 401), schemas.Error)}
+
+
 def action_payload(
     action: Action, *, approvals: list[dict[str, Any]] | None = None, groups: list[str] | None = None
 ) -> dict[str, Any]:
@@ -190,7 +201,7 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         raise HttpError(400, f"{name} is out of range: use a date-time between year 1 and 9999 in UTC") from exc
 
 
-@api.post("/actions", response={201: schemas.ActionOut}, tags=["actions"])
+@api.post("/actions", response=_replies({201: schemas.ActionOut}, 400, 403, 429), tags=["actions"])
 def create_action(request: HttpRequest, body: schemas.ActionIn):
     """Submit an action. Its risk level is decided here, never by the requester."""
     check_rate_limit(request)
@@ -201,7 +212,7 @@ def create_action(request: HttpRequest, body: schemas.ActionIn):
     return Reply(201, action_payload(action, approvals=[] if action.status == Status.PENDING else None))
 
 
-@api.get("/actions/pending", response=schemas.ActionPage, tags=["actions"])
+@api.get("/actions/pending", response=_replies({200: schemas.ActionPage}, 400, 403), tags=["actions"])
 def list_pending(request: HttpRequest, limit: int | None = None, cursor: str | None = None, assigned: str = ""):
     """Pending actions the reviewer may decide, oldest first; `assigned=me`: only those routed to one
     of their groups."""
@@ -238,7 +249,7 @@ def list_pending(request: HttpRequest, limit: int | None = None, cursor: str | N
     return api.create_response(request, {"results": results, "next": next_url}, status=200)
 
 
-@api.post("/actions/decide", response=schemas.BulkDecisionOut, tags=["actions"])
+@api.post("/actions/decide", response=_replies({200: schemas.BulkDecisionOut}, 400, 403, 429), tags=["actions"])
 def decide_actions(request: HttpRequest, body: schemas.BulkDecisionIn):
     """Decide up to 200 actions at once, each on its own: per-item results, never all-or-nothing.
 
@@ -261,7 +272,7 @@ def decide_actions(request: HttpRequest, body: schemas.BulkDecisionIn):
     }
 
 
-@api.get("/actions/{action_id}", response=schemas.ActionOut, tags=["actions"])
+@api.get("/actions/{action_id}", response=_replies({200: schemas.ActionOut}, 400, 404), tags=["actions"])
 def get_action(request: HttpRequest, action_id: UUID):
     action = action_get_for(action_id=action_id, user=request.user)
     if action is None:
@@ -269,7 +280,9 @@ def get_action(request: HttpRequest, action_id: UUID):
     return action_payload(action)
 
 
-@api.post("/actions/{action_id}/approve", response=schemas.ActionOut, tags=["actions"])
+@api.post(
+    "/actions/{action_id}/approve", response=_replies({200: schemas.ActionOut}, *DECISION_ERRORS), tags=["actions"]
+)
 def decide_action(request: HttpRequest, action_id: UUID, body: schemas.DecisionIn):
     """Record the authenticated reviewer's decision (approve or reject)."""
     check_rate_limit(request)
@@ -283,7 +296,7 @@ def decide_action(request: HttpRequest, action_id: UUID, body: schemas.DecisionI
     return _reload(action_id, request.user)
 
 
-@api.post("/actions/{action_id}/edit", response=schemas.ActionOut, tags=["actions"])
+@api.post("/actions/{action_id}/edit", response=_replies({200: schemas.ActionOut}, *DECISION_ERRORS), tags=["actions"])
 def edit_action(request: HttpRequest, action_id: UUID, body: schemas.EditIn):
     """Replace a pending action's parameters; it is re-classified and earlier approvals are void."""
     check_rate_limit(request)
@@ -291,7 +304,7 @@ def edit_action(request: HttpRequest, action_id: UUID, body: schemas.EditIn):
     return _reload(action_id, request.user)
 
 
-@api.get("/audit-logs", response=schemas.AuditPage, tags=["audit"])
+@api.get("/audit-logs", response=_replies({200: schemas.AuditPage}, 400, 403), tags=["audit"])
 def list_audit(
     request: HttpRequest,
     action: UUID | None = None,
@@ -341,7 +354,7 @@ def list_audit(
     return api.create_response(request, {"results": results, "next": next_url}, status=200)
 
 
-@api.post("/chat", response={200: schemas.ChatOut, 202: schemas.ChatOut}, tags=["chat"])
+@api.post("/chat", response=_replies({200: schemas.ChatOut, 202: schemas.ChatOut}, 400, 403, 429), tags=["chat"])
 async def chat(request: HttpRequest, body: schemas.ChatIn):
     """Send a chat message; waits up to `wait` seconds for the reply (202 if held or still running)."""
     await sync_to_async(check_rate_limit)(request)
@@ -372,7 +385,7 @@ async def chat(request: HttpRequest, body: schemas.ChatIn):
     return Reply(200 if action.status in TERMINAL else 202, payload)
 
 
-@api.get("/models", response={200: schemas.ModelsOut, 502: schemas.Error}, tags=["models"])
+@api.get("/models", response=_replies({200: schemas.ModelsOut}, 502), tags=["models"])
 def list_models(request: HttpRequest):
     """Models the LLM server offers, and the active one."""
     try:
@@ -383,7 +396,7 @@ def list_models(request: HttpRequest):
     return {"models": models, "active": runtime_get("default_model")}
 
 
-@api.post("/models/switch", response={201: schemas.ActionOut}, tags=["models"])
+@api.post("/models/switch", response=_replies({201: schemas.ActionOut}, 400, 403, 429), tags=["models"])
 def switch_model(request: HttpRequest, body: schemas.ModelSwitchIn):
     """Request a model switch (a model_switch action)."""
     check_rate_limit(request)
@@ -391,7 +404,7 @@ def switch_model(request: HttpRequest, body: schemas.ModelSwitchIn):
     return Reply(201, action_payload(action))
 
 
-@api.get("/skills", response=list[schemas.SkillOut], tags=["skills"])
+@api.get("/skills", response=_replies({200: list[schemas.SkillOut]}), tags=["skills"])
 def list_skills(request: HttpRequest):
     return skills_list()
 
@@ -406,12 +419,12 @@ def _set_skill(request: HttpRequest, skill_id: str, enabled: bool) -> dict[str, 
     return next(skill for skill in skills_list() if skill["id"] == skill_id)
 
 
-@api.post("/skills/{skill_id}/enable", response=schemas.SkillOut, tags=["skills"])
+@api.post("/skills/{skill_id}/enable", response=_replies({200: schemas.SkillOut}, 403, 404), tags=["skills"])
 def enable_skill(request: HttpRequest, skill_id: str):
     return _set_skill(request, skill_id, True)
 
 
-@api.post("/skills/{skill_id}/disable", response=schemas.SkillOut, tags=["skills"])
+@api.post("/skills/{skill_id}/disable", response=_replies({200: schemas.SkillOut}, 403, 404), tags=["skills"])
 def disable_skill(request: HttpRequest, skill_id: str):
     return _set_skill(request, skill_id, False)
 
@@ -436,7 +449,7 @@ def rule_payload(rule: Rule) -> dict[str, Any]:
     }
 
 
-@api.get("/rules", response=schemas.RulePage, tags=["rules"])
+@api.get("/rules", response=_replies({200: schemas.RulePage}, 400, 403), tags=["rules"])
 def list_rules(request: HttpRequest, limit: int | None = None, cursor: str | None = None):
     """Standing rules, newest first (reviewers, auditors, rule admins)."""
     if not can_see_rules(request.user):
@@ -453,7 +466,7 @@ def list_rules(request: HttpRequest, limit: int | None = None, cursor: str | Non
     return {"results": [rule_payload(rule) for rule in page], "next": next_url}
 
 
-@api.post("/rules", response={201: schemas.RuleOut}, tags=["rules"])
+@api.post("/rules", response=_replies({201: schemas.RuleOut}, 400, 403, 429), tags=["rules"])
 def create_rule(request: HttpRequest, body: schemas.RuleIn):
     """Create a standing rule (rule admins and staff). Every problem is a 400 naming the field."""
     check_rate_limit(request)
@@ -469,7 +482,9 @@ def create_rule(request: HttpRequest, body: schemas.RuleIn):
     return Reply(201, rule_payload(rule))
 
 
-@api.post("/rules/{rule_id}/disable", response=schemas.RuleOut, tags=["rules"])
+@api.post(
+    "/rules/{rule_id}/disable", response=_replies({200: schemas.RuleOut}, 400, 403, 404, 409, 429), tags=["rules"]
+)
 def disable_rule(request: HttpRequest, rule_id: int):
     """Disable a rule at once, in every process (rule admins and staff); 409 if already disabled."""
     check_rate_limit(request)

@@ -7,10 +7,26 @@ from typing import Any
 from uuid import UUID
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from approvals.models import ActionType
+from rules.matching import KINDS
+from rules.models import Effect
+
+
+def _one_of(values: list[str] | tuple[str, ...], description: str) -> Any:
+    """A string field documented with the values the server accepts; any other is a 400 naming them."""
+    return Field(..., description=description, json_schema_extra={"enum": list(values)})
 
 
 class ActionIn(Schema):
-    action_type: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"action_type": "file_operation", "parameters": {"operation": "list", "path": "notes"}}
+        }
+    )
+
+    action_type: str = _one_of(ActionType.values, "what kind of action; parameters depend on it")
     parameters: Any = Field(default_factory=dict)
     skill_id: str | None = None
 
@@ -155,21 +171,40 @@ class SkillOut(Schema):
     enabled: bool
 
 
+class FieldError(Schema):
+    field: str = Field(description="the field, dotted for nested ones, e.g. body.parameters or limit")
+    message: str
+
+
 class Error(Schema):
     detail: str
+    errors: list[FieldError] | dict[str, str] | list[str] | None = Field(
+        None, description="what is wrong with each field, when the request is at fault (absent otherwise)"
+    )
 
 
 class MatcherIn(Schema):
     parameter: str
-    kind: str = Field(description="exact, glob (path fields) or url_prefix (api_call url)")
+    kind: str = _one_of(KINDS, "exact, glob (path fields) or url_prefix (api_call url)")
     value: Any
 
 
 class RuleIn(Schema):
-    action_type: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "action_type": "file_operation",
+                "matchers": [{"parameter": "path", "kind": "glob", "value": "secrets/**"}],
+                "effect": "deny",
+                "note": "nothing touches secrets/",
+            }
+        }
+    )
+
+    action_type: str = _one_of(ActionType.values, "the kind of action the rule decides")
     skill_id: str | None = None
     matchers: list[MatcherIn]
-    effect: str = Field(description="allow or deny")
+    effect: str = _one_of(Effect.values, "allow or deny")
     expires_at: datetime | None = Field(None, description="default: 7 days from now; at most 90 days")
     note: str = Field("", max_length=2000)
 
