@@ -11,7 +11,7 @@ from django.db import transaction
 from approvals.models import Action, ActionType, Status
 from approvals.outbound import OutboundError, send_request
 from approvals.parameters import normalize_config_value, url_allowed
-from approvals.runtime import runtime_get, runtime_set
+from approvals.runtime import runtime_get, runtime_key_written, runtime_set
 from audit.services import audit_append
 from llm.client import LLMClient, LLMError
 
@@ -77,7 +77,11 @@ def _require_model(model: str) -> None:
         raise HandlerError(f"model {model!r} is not available on the LLM server (available: {shown})")
 
 
-def _set_runtime(action: Action, key: str, value: Any) -> Any:
+def _set_runtime(action: Action, value: Any) -> Any:
+    """Set the runtime setting the policy classified this action by, and no other."""
+    key = runtime_key_written(action_type=action.action_type, parameters=action.parameters)
+    if key is None:
+        raise HandlerError(f"{action.action_type} changes no runtime setting")
     actor = action.requested_by.get_username()
     with transaction.atomic():
         old = runtime_set(key=key, value=value, actor=actor)
@@ -93,7 +97,7 @@ def _set_runtime(action: Action, key: str, value: Any) -> Any:
 def run_model_switch(action: Action) -> dict[str, Any]:
     model = action.parameters["model"]
     _require_model(model)
-    _set_runtime(action, "default_model", model)
+    _set_runtime(action, model)
     return {"model": model}
 
 
@@ -105,7 +109,7 @@ def run_config_change(action: Action) -> dict[str, Any]:
         raise HandlerError(f"invalid value for {key}: {exc}") from exc
     if key == "default_model":
         _require_model(new)
-    old = _set_runtime(action, key, new)
+    old = _set_runtime(action, new)
     return {"key": key, "old": old, "new": new}
 
 

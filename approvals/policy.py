@@ -8,11 +8,21 @@ from typing import Any
 from django.conf import settings
 
 from approvals.models import ActionType, SecurityLevel
+from approvals.runtime import runtime_key_written
 from screening.screen import screen_text
 from skills.registry import Skill
 
 _LEVEL_ORDER = [SecurityLevel.LOW, SecurityLevel.MEDIUM, SecurityLevel.HIGH, SecurityLevel.CRITICAL]
 MUTATING_FILE_OPERATIONS = ("delete", "write", "modify")
+# The level of changing each runtime setting, whichever action type changes it: a model_switch
+# sets default_model, so it weighs exactly what a config_change of default_model weighs.
+RUNTIME_SETTING_LEVELS: dict[str, str] = {
+    "default_model": SecurityLevel.CRITICAL,
+    "expiry_high": SecurityLevel.CRITICAL,
+    "expiry_critical": SecurityLevel.CRITICAL,
+    "quorum_critical": SecurityLevel.CRITICAL,
+    "webhook_urls": SecurityLevel.CRITICAL,
+}
 
 
 @dataclass(frozen=True)
@@ -42,8 +52,12 @@ def _screen_parameters(parameters: Any) -> list[str]:
 
 
 def _base(action_type: str, parameters: dict[str, Any], skill: Skill | None, skill_id: str | None) -> Classification:
+    setting = runtime_key_written(action_type=action_type, parameters=parameters)
+    if setting is not None:
+        level = RUNTIME_SETTING_LEVELS[setting]
+        return Classification(level, [f"changes the runtime setting {setting}, which is {level} by policy"])
     if action_type == ActionType.CONFIG_CHANGE:
-        return Classification(SecurityLevel.CRITICAL, ["config_change is always critical"])
+        return Classification(SecurityLevel.CRITICAL, ["config_change of an unknown setting"])
     if action_type == ActionType.FILE_OPERATION:
         operation = parameters.get("operation")
         if operation in MUTATING_FILE_OPERATIONS:
@@ -60,7 +74,7 @@ def _base(action_type: str, parameters: dict[str, Any], skill: Skill | None, ski
         if screened.flagged:
             return Classification(SecurityLevel.HIGH, [f"injection screen: {reason}" for reason in screened.reasons])
         return Classification(SecurityLevel.LOW, ["chat message"])
-    if action_type in (ActionType.MODEL_SWITCH, ActionType.API_CALL):
+    if action_type == ActionType.API_CALL:
         return Classification(SecurityLevel.MEDIUM, [f"{action_type} is medium by policy"])
     return Classification(SecurityLevel.HIGH, [f"unclassifiable action type {action_type!r}"])
 

@@ -7,9 +7,19 @@ from typing import Any
 
 from django.conf import settings
 
-from approvals.models import RuntimeSetting
+from approvals.models import ActionType, RuntimeSetting
 
 CONFIG_KEYS = ("default_model", "expiry_high", "expiry_critical", "quorum_critical", "webhook_urls")
+
+
+def runtime_key_written(*, action_type: str, parameters: dict[str, Any]) -> str | None:
+    """The runtime setting an action sets when it runs, or None: the policy classifies the action
+    by this key and the handler writes exactly this key, so the two cannot drift apart."""
+    if action_type == ActionType.MODEL_SWITCH:
+        return "default_model"
+    if action_type == ActionType.CONFIG_CHANGE and parameters.get("key") in CONFIG_KEYS:
+        return parameters["key"]
+    return None
 
 
 def _defaults() -> dict[str, Any]:

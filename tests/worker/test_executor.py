@@ -78,11 +78,14 @@ def test_it_fails_a_chat_when_the_llm_is_down(alice):
     assert "unreachable" in Action.objects.get(id=action.id).error
 
 
-def test_it_switches_the_model_only_if_the_server_has_it(alice, llm):
+def test_it_switches_the_model_only_if_the_server_has_it(alice, bob, carol, llm):
     worker = start_worker(**_llm_env(llm))
     try:
         good = make_action(alice, {"action_type": "model_switch", "parameters": {"model": "qwen2.5:0.5b"}})
         bad = make_action(alice, {"action_type": "model_switch", "parameters": {"model": "gpt-17"}})
+        for action in (good, bad):
+            for reviewer in (bob, carol):
+                action_decide(action_id=action.id, user=reviewer, approved=True)
         assert wait_for(lambda: _finished(good)) == Status.COMPLETED
         assert wait_for(lambda: _finished(bad)) == Status.FAILED
     finally:
