@@ -15,6 +15,7 @@ from approvals.handlers import HandlerError
 from approvals.models import Action, ActionType
 from approvals.outbound import OutboundError, request_preview
 from approvals.runtime import CONFIG_KEYS, runtime_get
+from approvals.urlnorm import InvalidURL, normalize_url
 
 # A header whose name contains one of these carries a credential: its value is never shown.
 SECRET_HEADER = re.compile(r"auth|cookie|token|secret|password|passwd|api[-_]?key|session|signature|credential", re.I)
@@ -93,15 +94,18 @@ def mask_header(name: str, value: str) -> str:
 
 
 def api_request(*, action: Action) -> dict[str, Any]:
-    """The api_call request exactly as it will be sent, credentials masked."""
+    """The api_call request exactly as it will be sent (to the normal form of its URL, as
+    run_api_call sends it), credentials masked."""
     parameters = action.parameters or {}
     try:
         request = request_preview(
             method=parameters.get("method", "GET"),
-            url=parameters.get("url", ""),
+            url=normalize_url(parameters.get("url")).text,
             headers=parameters.get("headers") or {},
             body=parameters.get("json"),
         )
+    except InvalidURL as exc:
+        return {"error": f"the request cannot be built: its url {exc}"}
     except OutboundError as exc:
         return {"error": str(exc)}
     headers = [(name, mask_header(name, value)) for name, value in request["headers"]]

@@ -12,6 +12,7 @@ from approvals.models import Action, ActionType, Status
 from approvals.outbound import OutboundError, send_request
 from approvals.parameters import normalize_config_value, url_allowed
 from approvals.runtime import runtime_get, runtime_key_written, runtime_set
+from approvals.urlnorm import InvalidURL, normalize_url
 from audit.services import audit_append
 from llm.client import LLMClient, LLMError
 
@@ -115,12 +116,16 @@ def run_config_change(action: Action) -> dict[str, Any]:
 
 def run_api_call(action: Action) -> dict[str, Any]:
     params = action.parameters
-    # Checked again at run time: the allowlist may have shrunk since the action was submitted.
-    if not url_allowed(params["url"], settings.ACTIONHUB_API_ALLOWLIST):
+    try:
+        url = normalize_url(params["url"]).text
+    except InvalidURL as exc:
+        raise HandlerError(f"url {exc}") from exc
+    # Checked again at run time, on exactly the URL sent: the allowlist may have shrunk since.
+    if not url_allowed(url, settings.ACTIONHUB_API_ALLOWLIST):
         raise HandlerError("url is not under any ACTIONHUB_API_ALLOWLIST entry")
     try:
         return send_request(
-            method=params["method"], url=params["url"], headers=params.get("headers") or {}, body=params.get("json")
+            method=params["method"], url=url, headers=params.get("headers") or {}, body=params.get("json")
         )
     except OutboundError as exc:
         raise HandlerError(str(exc)) from exc

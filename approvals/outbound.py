@@ -42,15 +42,20 @@ def send_request(*, method: str, url: str, headers: dict[str, str], body: Any) -
     limit = settings.ACTIONHUB_API_CALL_MAX_BYTES
     timeout = settings.ACTIONHUB_API_CALL_TIMEOUT
     try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=False) as client,
-            client.stream(method, url, headers=headers, json=body) as response,
-        ):
-            content = bytearray()
-            for chunk in response.iter_bytes():
-                content.extend(chunk)
-                if len(content) > limit:
-                    raise OutboundError(f"response body exceeds the {limit}-byte limit")
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            request = client.build_request(method, url, headers=headers, json=body)
+            # The allowlist judged `url`; a client that rewrote it would send something unjudged.
+            if str(request.url) != url:
+                raise OutboundError(f"the HTTP client would send {request.url} instead of the URL checked")
+            response = client.send(request, stream=True)
+            try:
+                content = bytearray()
+                for chunk in response.iter_bytes():
+                    content.extend(chunk)
+                    if len(content) > limit:
+                        raise OutboundError(f"response body exceeds the {limit}-byte limit")
+            finally:
+                response.close()
     except httpx.TimeoutException as exc:
         raise OutboundError(f"request timed out after {timeout:g}s") from exc
     except httpx.HTTPError as exc:

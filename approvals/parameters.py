@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -12,6 +11,7 @@ from actionhub.settings import parse_duration
 from approvals.exceptions import InvalidParameters
 from approvals.models import ActionType
 from approvals.runtime import CONFIG_KEYS
+from approvals.urlnorm import InvalidURL, NormalURL, normalize_url
 from skills.registry import get_skill
 
 MAX_TEXT = 100_000
@@ -51,19 +51,25 @@ def _string(params: dict[str, Any], key: str, errors: _Errors, *, max_length: in
 
 
 def url_allowed(url: str, allowlist: list[str]) -> bool:
-    """True when `url` is under an allowlist entry: same scheme, host and port, and a path
-    prefix that ends at a segment boundary (so `https://api.x` never admits `https://api.x.evil`)."""
-    target = urlsplit(url)
-    if target.scheme not in ("http", "https") or not target.hostname or target.username or target.password:
+    """True when the normal form of `url` is under an allowlist entry: same scheme, host and port,
+    and a path prefix that ends at a segment boundary (so `https://api.x` never admits
+    `https://api.x.evil`, and `/api/../outside` is judged as the `/outside` it is sent as)."""
+    try:
+        target = normalize_url(url)
+    except InvalidURL:
         return False
-    for entry in allowlist:
-        base = urlsplit(entry)
-        if (base.scheme, base.hostname, base.port) != (target.scheme, target.hostname, target.port):
-            continue
-        prefix = base.path.rstrip("/")
-        if not prefix or target.path == prefix or target.path.startswith(prefix + "/"):
-            return True
-    return False
+    return any(_under(target, entry) for entry in allowlist)
+
+
+def _under(target: NormalURL, entry: str) -> bool:
+    try:
+        base = normalize_url(entry)
+    except InvalidURL:
+        return False  # a malformed entry admits nothing
+    if (base.scheme, base.host, base.port) != (target.scheme, target.host, target.port):
+        return False
+    prefix = base.path.rstrip("/")
+    return not prefix or target.path == prefix or target.path.startswith(prefix + "/")
 
 
 def relative_path_error(path: str) -> str | None:
@@ -125,11 +131,14 @@ def normalize_config_value(key: str, value: Any) -> Any:
     if key == "webhook_urls":
         if not isinstance(value, list) or len(value) > 20:
             raise ValueError("must be a list of at most 20 URLs")
-        for url in value:
-            parts = urlsplit(url) if isinstance(url, str) else None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"{url!r} is not an http(s) URL")
-        return value
+        normal: list[str] = []
+        for position, url in enumerate(value):
+            try:
+                normal.append(normalize_url(url).text)
+            except InvalidURL as exc:
+                # Never quote the URL: webhook URLs carry their secret in the path.
+                raise ValueError(f"URL {position + 1} {exc}") from None
+        return normal
     raise ValueError(f"unknown key; allowed: {', '.join(CONFIG_KEYS)}")
 
 
@@ -145,16 +154,29 @@ def _validate_config_change(params: dict[str, Any], errors: _Errors) -> None:
             errors["value"] = str(exc)
 
 
+def _api_url(params: dict[str, Any], errors: _Errors) -> None:
+    """Check the url and store it in its normal form, so what reviewers approve, the payload hash
+    and the request sent all name the same URL."""
+    url = params["url"]
+    if not isinstance(url, str) or len(url) > 4096:
+        errors["url"] = "must be a URL string"
+        return
+    try:
+        normal = normalize_url(url).text
+    except InvalidURL as exc:
+        errors["url"] = str(exc)
+        return
+    if not url_allowed(normal, settings.ACTIONHUB_API_ALLOWLIST):
+        errors["url"] = "is not under any ACTIONHUB_API_ALLOWLIST entry"
+    params["url"] = normal
+
+
 def _validate_api_call(params: dict[str, Any], errors: _Errors) -> None:
     _check_keys(params, errors, required=("method", "url"), optional=("headers", "json"))
     if "method" in params and params["method"] not in HTTP_METHODS:
         errors["method"] = f"must be one of {', '.join(HTTP_METHODS)}"
-    url = params.get("url")
     if "url" in params:
-        if not isinstance(url, str) or len(url) > 4096:
-            errors["url"] = "must be a URL string"
-        elif not url_allowed(url, settings.ACTIONHUB_API_ALLOWLIST):
-            errors["url"] = "is not under any ACTIONHUB_API_ALLOWLIST entry"
+        _api_url(params, errors)
     headers = params.get("headers")
     if "headers" in params:
         if not isinstance(headers, dict) or not all(
@@ -195,8 +217,9 @@ _VALIDATORS = {
 }
 
 
-def validate_parameters(*, action_type: str, parameters: Any, skill_id: str | None) -> None:
-    """Raise InvalidParameters (a 400) unless `parameters` fit `action_type`."""
+def validate_parameters(*, action_type: str, parameters: Any, skill_id: str | None) -> dict[str, Any]:
+    """The parameters in their stored form (an api_call url normalised), or InvalidParameters (a
+    400) unless `parameters` fit `action_type`."""
     if action_type not in ActionType.values:
         raise InvalidParameters(
             f"unknown action_type {action_type!r}; expected one of {', '.join(ActionType.values)}",
@@ -204,17 +227,19 @@ def validate_parameters(*, action_type: str, parameters: Any, skill_id: str | No
         )
     if not isinstance(parameters, dict):
         raise InvalidParameters("parameters must be a JSON object", errors={"parameters": "must be an object"})
+    cleaned = dict(parameters)
     errors = _Errors()
     if action_type == ActionType.SKILL_EXECUTION:
         if not isinstance(skill_id, str) or not skill_id.strip():
             raise InvalidParameters("skill_id is required for skill_execution", errors={"skill_id": "required"})
         skill = get_skill(skill_id)
         if skill is not None:
-            for message in skill.validate(parameters):
+            for message in skill.validate(cleaned):
                 field_name, _, text = message.partition(": ")
                 errors[field_name] = f"{errors[field_name]}; {text}" if field_name in errors else text
     else:
         if skill_id is not None:
             errors["skill_id"] = f"only skill_execution actions name a skill, not {action_type}"
-        _VALIDATORS[ActionType(action_type)](parameters, errors)
+        _VALIDATORS[ActionType(action_type)](cleaned, errors)
     errors.raise_if_any()
+    return cleaned

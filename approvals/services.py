@@ -111,7 +111,7 @@ def _required_approvals(level: str, quorum_critical: int) -> int:
 
 def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, skill_id: str | None = None) -> Action:
     """Validate, classify on the server, persist; LOW/MEDIUM are approved by `system` at once."""
-    validate_parameters(action_type=action_type, parameters=parameters, skill_id=skill_id)
+    parameters = validate_parameters(action_type=action_type, parameters=parameters, skill_id=skill_id)
     skill = get_skill(skill_id) if action_type == ActionType.SKILL_EXECUTION else None
     if skill is not None and not skill_is_enabled(skill.id):
         raise InvalidParameters(f"skill {skill.id!r} is disabled", errors={"skill_id": "disabled"})
@@ -395,7 +395,9 @@ def action_edit(*, action_id: UUID, user: AbstractBaseUser, parameters: Any, pay
         if expired:
             _expire_locked(action, now)
         else:
-            validate_parameters(action_type=action.action_type, parameters=parameters, skill_id=action.skill_id)
+            parameters = validate_parameters(
+                action_type=action.action_type, parameters=parameters, skill_id=action.skill_id
+            )
             _apply_edit(action, user, parameters, now)
     if expired:
         raise ActionExpired("action expired before it was edited; it will not run")
@@ -483,7 +485,7 @@ class EditPreview:
 
 def action_edit_preview(*, action: Action, parameters: Any) -> EditPreview:
     """What an edit would do, without doing it: the diff, the new classification, approvals voided."""
-    validate_parameters(action_type=action.action_type, parameters=parameters, skill_id=action.skill_id)
+    parameters = validate_parameters(action_type=action.action_type, parameters=parameters, skill_id=action.skill_id)
     new_hash = payload_hash(action_type=action.action_type, skill_id=action.skill_id, parameters=parameters)
     if new_hash == action.payload_hash:
         raise InvalidParameters("the new parameters are the same as the current ones")

@@ -20,6 +20,7 @@ import jsonschema
 from approvals.models import ActionType, SecurityLevel
 from approvals.parameters import FILE_OPERATIONS, HTTP_METHODS
 from approvals.runtime import CONFIG_KEYS
+from approvals.urlnorm import InvalidURL, normalize_url
 from audit.chain import canonical_json
 from skills.registry import get_skill
 
@@ -27,6 +28,7 @@ EXACT = "exact"
 GLOB = "glob"
 URL_PREFIX = "url_prefix"
 KINDS = (EXACT, GLOB, URL_PREFIX)
+URL_KINDS = (EXACT, URL_PREFIX)
 MAX_PATTERN = 1024
 
 # The parameters of each built-in type, as JSON Schema, so an exact value is checked like a
@@ -88,8 +90,8 @@ def fields_for(action_type: str, skill_id: str | None) -> dict[str, Field]:
 
 
 def _kinds(action_type: str, name: str, schema: dict[str, Any]) -> tuple[str, ...]:
-    if action_type == ActionType.API_CALL and name == "url":
-        return (EXACT, URL_PREFIX)
+    if is_url_parameter(action_type, name):
+        return URL_KINDS
     if _is_path_field(action_type, name, schema):
         return (EXACT, GLOB)
     return (EXACT,)
@@ -113,25 +115,30 @@ def normalize_path(path: str) -> str:
     return posixpath.normpath(path) if path else path
 
 
-def _port(scheme: str, port: int | None) -> int | None:
-    return port if port is not None else {"http": 80, "https": 443}.get(scheme)
+@lru_cache(maxsize=4096)
+def _url_parts(url: str) -> tuple[str, str, int, str] | None:
+    """Scheme, host, port and path of the URL's normal form (approvals.urlnorm, the parser the
+    allowlist uses), the path then fully percent-decoded with repeated slashes merged."""
+    try:
+        normal = normalize_url(url)
+    except InvalidURL:
+        return None
+    path = posixpath.normpath(unquote(normal.path))
+    path = "/" + path.lstrip("/") if path != "." else "/"
+    return normal.scheme, normal.host, normal.port, path
+
+
+def normal_url(url: Any) -> str | None:
+    """The normal form an exact URL matcher compares, or None for what is no http(s) URL."""
+    return _normal_text(url) if isinstance(url, str) else None
 
 
 @lru_cache(maxsize=4096)
-def _url_parts(url: str) -> tuple[str, str, int | None, str] | None:
-    """Scheme, host, port (defaults filled in) and a dot-segment-free, percent-decoded path."""
+def _normal_text(url: str) -> str | None:
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
+        return normalize_url(url).text
+    except InvalidURL:
         return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return None
-    path = unquote(parts.path) or "/"
-    path = posixpath.normpath(path)
-    path = "/" + path.lstrip("/") if path != "." else "/"
-    return scheme, parts.hostname.lower(), _port(scheme, port), path
 
 
 def url_has_prefix(url: str, prefix: str) -> bool:
@@ -180,9 +187,11 @@ def _pattern_error(kind: str, value: Any) -> str | None:
         if value.startswith("/") or any(part == ".." for part in value.split("/")):
             return "a path glob is relative to the workspace and has no '..'"
         return None
+    try:
+        normalize_url(value)
+    except InvalidURL as exc:
+        return f"a URL prefix is an http(s) URL with a host and no user or password ({exc}), e.g. https://api.example.org/v1"
     parts = urlsplit(value)
-    if _url_parts(value) is None:
-        return "a URL prefix is an http(s) URL with a host and no user or password, e.g. https://api.example.org/v1"
     if parts.query or parts.fragment:
         return "a URL prefix has no query or fragment"
     return None
@@ -198,7 +207,14 @@ def _value_error(field: Field, kind: str, value: Any) -> str | None:
     if kind != EXACT:
         return _pattern_error(kind, value)
     errors = sorted(jsonschema.Draft202012Validator(field.schema).iter_errors(value), key=str)
-    return f"not a valid value: {errors[0].message}" if errors else None
+    if errors:
+        return f"not a valid value: {errors[0].message}"
+    if field.kinds == URL_KINDS:
+        try:
+            normalize_url(value)
+        except InvalidURL as exc:
+            return f"not a valid URL: it {exc}"
+    return None
 
 
 def validate_matchers(*, action_type: str, skill_id: str | None, matchers: Any) -> list[dict[str, Any]]:
@@ -246,7 +262,15 @@ def is_path_parameter(action_type: str, name: str) -> bool:
     return name == "path" and action_type in (ActionType.FILE_OPERATION, ActionType.SKILL_EXECUTION)
 
 
-def _exact(expected: Any, *, path: bool) -> Callable[[Any], bool]:
+def is_url_parameter(action_type: str, name: str) -> bool:
+    return action_type == ActionType.API_CALL and name == "url"
+
+
+def _exact(expected: Any, *, path: bool, url: bool = False) -> Callable[[Any], bool]:
+    if url:
+        # Both sides in normal form: `https://API.x:443/a` is the URL `https://api.x/a` is.
+        wanted_url = normal_url(expected)
+        return lambda value: wanted_url is not None and normal_url(value) == wanted_url
     if path:
         wanted = normalize_path(expected)
         return lambda value: isinstance(value, str) and normalize_path(value) == wanted
@@ -265,7 +289,8 @@ def _matcher(action_type: str, spec: dict[str, Any]) -> Callable[[Any], bool]:
         return lambda found: isinstance(found, str) and glob_regex(pattern).fullmatch(normalize_path(found)) is not None
     if kind == URL_PREFIX:
         return lambda found: isinstance(found, str) and url_has_prefix(found, value)
-    return _exact(value, path=is_path_parameter(action_type, spec["parameter"]))
+    name = spec["parameter"]
+    return _exact(value, path=is_path_parameter(action_type, name), url=is_url_parameter(action_type, name))
 
 
 # A dispatch key names a string every action passing one matcher must produce from one parameter:
@@ -282,8 +307,9 @@ def _dispatch_key(action_type: str, spec: dict[str, Any]) -> tuple[str, str, str
         if kind == GLOB and any(mark in first for mark in _WILDCARDS):
             return None
         return (name, SEGMENT, first)
-    if kind == URL_PREFIX:
-        return (name, HOST, _url_parts(value)[1])
+    if kind == URL_PREFIX or (kind == EXACT and is_url_parameter(action_type, name)):
+        parts = _url_parts(value) if isinstance(value, str) else None
+        return (name, HOST, parts[1]) if parts else None
     if kind == EXACT and isinstance(value, str):
         return (name, TEXT, value)
     return None

@@ -278,3 +278,43 @@ def test_it_labels_each_action_with_its_reversibility(alice, bob, api_as):
     assert listed[str(held.id)]["label"] == "irreversible"
     switch = make_action(alice, {"action_type": "model_switch", "parameters": {"model": "other"}})
     assert client.get(f"/actions/{switch.id}").json()["reversibility"]["label"] == "reversible"
+
+
+@pytest.mark.parametrize("port", ["+80", "80.evil", "99999", "0", "8a", "80:81"])
+def test_it_refuses_a_malformed_port_with_400_naming_the_url(alice, api_as, settings, port):
+    settings.ACTIONHUB_API_ALLOWLIST = ["http://127.0.0.1:80/api"]
+    url = f"http://127.0.0.1:{port}/api/x"
+    client = api_as(alice)
+    call = client.post("/actions", {"action_type": "api_call", "parameters": {"method": "GET", "url": url}})
+    assert call.status_code == 400, call.content
+    assert "port must be a number from 1 to 65535" in call.json()["errors"]["url"]
+    hooks = client.post(
+        "/actions", {"action_type": "config_change", "parameters": {"key": "webhook_urls", "value": [url]}}
+    )
+    assert hooks.status_code == 400, hooks.content
+    assert "port" in hooks.json()["errors"]["value"]
+    assert not Action.objects.exists()
+
+
+def test_it_stores_an_api_call_url_and_an_edited_one_in_normal_form(alice, bob, api_as, settings):
+    settings.ACTIONHUB_API_ALLOWLIST = ["https://api.example.org/v1"]
+    settings.ACTIONHUB_POLICY_OVERRIDES = {"api_call": "high"}  # held, so bob can edit it
+    body = {"action_type": "api_call", "parameters": {"method": "DELETE", "url": "https://API.example.org:443/v1/./x"}}
+    created = api_as(alice).post("/actions", body).json()
+    assert created["parameters"]["url"] == "https://api.example.org/v1/x"
+    edited = api_as(bob).post(
+        f"/actions/{created['id']}/edit", {"parameters": {"method": "DELETE", "url": "https://api.example.org/v1/%79"}}
+    )
+    assert edited.status_code == 200, edited.content
+    assert edited.json()["parameters"]["url"] == "https://api.example.org/v1/y"
+    edit = AuditEntry.objects.get(event="action.edited")
+    assert edit.data["diff"]["changed"]["url"]["new"] == "https://api.example.org/v1/y"
+
+
+def test_it_refuses_a_webhook_url_with_a_user_and_password_without_quoting_it(alice, api_as):
+    url = "https://hook:s3cret-path@hooks.example.org/services/T0"
+    response = api_as(alice).post(
+        "/actions", {"action_type": "config_change", "parameters": {"key": "webhook_urls", "value": [url]}}
+    )
+    assert response.status_code == 400
+    assert "s3cret" not in response.content.decode()

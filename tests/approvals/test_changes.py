@@ -76,3 +76,15 @@ def test_it_says_so_when_an_api_call_cannot_be_built(alice, bob, allowlist):
     Action.objects.filter(id=action.id).update(parameters={"method": "GET", "url": "http://[::1"})
     page = _detail(bob, action)
     assert "The request cannot be built" in page
+
+
+def test_it_shows_the_normal_form_of_the_url_it_will_send(alice, bob, allowlist):
+    action = make_action(
+        alice,
+        {"action_type": "api_call", "parameters": {"method": "GET", "url": "HTTPS://API.example.org:443/v1/a/../b"}},
+    )
+    assert action.parameters["url"] == f"{API}b"
+    # Even a URL stored before URLs were normalised is shown as run_api_call would send it.
+    Action.objects.filter(id=action.id).update(parameters={"method": "GET", "url": "https://api.example.org/v1/./%63"})
+    request = _detail(bob, action).split("Request as it will be sent", 1)[1].split("</pre>", 1)[0]
+    assert f"GET {API}c\n" in request

@@ -18,10 +18,15 @@ from tests.factories import make_action
 @pytest.fixture
 def upstream():
     seen: list[dict] = []
+    lines: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
+
+        def parse_request(self) -> bool:
+            lines.append(self.raw_requestline.decode("latin-1").rstrip("\r\n"))
+            return super().parse_request()
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -47,6 +52,7 @@ def upstream():
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     server.seen = seen
+    server.lines = lines
     yield server
     server.shutdown()
 
@@ -79,6 +85,41 @@ def test_it_refuses_a_url_removed_from_the_allowlist_since_submission(alice, set
     settings.ACTIONHUB_API_ALLOWLIST = []
     with pytest.raises(HandlerError, match="ALLOWLIST"):
         run_api_call(action)
+
+
+def test_it_sends_the_normal_form_of_the_url_it_stored_and_checked(alice, bob, settings, upstream, api_as):
+    port = upstream.server_address[1]
+    settings.ACTIONHUB_API_ALLOWLIST = [upstream.url]
+    submitted = f"HTTP://127.0.0.1:{port}/v1/./a/%7Euser/../b/%2e/c?q=%41"
+    created = api_as(alice).post(
+        "/actions", {"action_type": "api_call", "parameters": {"method": "GET", "url": submitted}}
+    )
+    assert created.status_code == 201, created.content
+    normal = f"http://127.0.0.1:{port}/v1/a/b/c?q=A"
+    assert created.json()["parameters"]["url"] == normal
+    action = Action.objects.get(id=created.json()["id"])
+    assert action.parameters["url"] == normal
+    assert run_api_call(action)["status"] == 200
+    assert upstream.lines == ["GET /v1/a/b/c?q=A HTTP/1.1"]
+
+
+@pytest.mark.parametrize("escape", ["/v1/../outside", "/v1/%2e%2e/outside", "/v1/.%2E/outside", "/v1/x/../../outside"])
+def test_it_refuses_a_dot_segment_escape_from_the_allowlist(alice, settings, upstream, api_as, escape):
+    port = upstream.server_address[1]
+    settings.ACTIONHUB_API_ALLOWLIST = [upstream.url]
+    url = f"http://127.0.0.1:{port}{escape}"
+    response = api_as(alice).post("/actions", {"action_type": "api_call", "parameters": {"method": "GET", "url": url}})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"url": "is not under any ACTIONHUB_API_ALLOWLIST entry"}
+    assert not Action.objects.exists()
+
+    # One stored before URLs were normalised is judged on what would be sent, and never sent.
+    action = _api_action(alice, settings, upstream, method="GET", url=f"{upstream.url}/x")
+    Action.objects.filter(id=action.id).update(parameters={"method": "GET", "url": url})
+    action.refresh_from_db()
+    with pytest.raises(HandlerError, match="ALLOWLIST"):
+        run_api_call(action)
+    assert upstream.lines == []
 
 
 @pytest.mark.parametrize(
@@ -148,3 +189,11 @@ def test_it_prunes_finished_task_rows_older_than_a_day(alice, django_capture_on_
     DBTaskResult.objects.filter(id=recent.id).update(status=TaskResultStatus.FAILED, finished_at=timezone.now())
     assert prune_finished_tasks() == 1
     assert set(DBTaskResult.objects.values_list("id", flat=True)) == {recent.id, ready.id}
+
+
+def test_it_sends_nothing_the_http_client_would_rewrite(upstream):
+    from approvals.outbound import OutboundError, send_request
+
+    with pytest.raises(OutboundError, match="instead of the URL checked"):
+        send_request(method="GET", url=f"{upstream.url}/../outside", headers={}, body=None)
+    assert upstream.lines == []

@@ -116,6 +116,11 @@ def test_it_treats_a_missing_parameter_as_no_match_unless_it_has_a_default():
         ("file_operation", {"parameter": "path", "kind": "glob", "value": 7}, "non-empty string"),
         ("api_call", {"parameter": "url", "kind": "url_prefix", "value": "ftp://x"}, "http(s) URL"),
         ("api_call", {"parameter": "url", "kind": "url_prefix", "value": "https://a/?q=1"}, "no query"),
+        ("api_call", {"parameter": "url", "kind": "url_prefix", "value": "https://a:+443/v1"}, "port"),
+        ("api_call", {"parameter": "url", "kind": "url_prefix", "value": "https://a:443.evil/v1"}, "port"),
+        ("api_call", {"parameter": "url", "kind": "exact", "value": "https://a:+443/v1"}, "port"),
+        ("api_call", {"parameter": "url", "kind": "exact", "value": "https://a:443.evil/v1"}, "port"),
+        ("api_call", {"parameter": "url", "kind": "exact", "value": "not a url"}, "not a valid URL"),
         ("file_operation", {"parameter": "path", "kind": "regex", "value": ".*"}, "unknown matcher kind"),
         ("file_operation", {"parameter": "path", "kind": "exact"}, "each matcher is"),
     ],
@@ -217,3 +222,27 @@ def test_it_indexes_api_calls_by_host():
     bucket = Bucket("api_call", [rule])
     assert [r.id for r in bucket.candidates({"method": "GET", "url": "https://api.x:443/v1/a"})] == [1]
     assert bucket.candidates({"method": "GET", "url": "https://api.x.evil/v1/a"}) == []
+
+
+def test_it_matches_an_exact_url_in_normal_form_and_indexes_it_by_host():
+    from rules.evaluation import Bucket
+
+    rule = compile_rule(
+        id=1,
+        effect="deny",
+        action_type="api_call",
+        skill_id=None,
+        expires_at=timezone.now() + timedelta(days=1),
+        matchers=[{"parameter": "url", "kind": "exact", "value": "HTTPS://API.x:443/v1/./items"}],
+    )
+    normal = {"method": "GET", "url": "https://api.x/v1/items"}
+    assert rule.matches(normal)
+    assert rule.matches({"method": "GET", "url": "https://api.x/v1/%69tems"})
+    assert not rule.matches({"method": "GET", "url": "https://api.x/v1/items/2"})
+    assert not rule.matches({"method": "GET", "url": "https://api.x:+443/v1/items"})
+    assert [r.id for r in Bucket("api_call", [rule]).candidates(normal)] == [1]
+
+
+@pytest.mark.parametrize("url", ["https://api.x:+443/v1/a", "https://api.x:443.evil/v1/a", "https://api.x:70000/v1"])
+def test_it_matches_no_url_with_a_malformed_port(url):
+    assert url_has_prefix(url, "https://api.x/v1") is False

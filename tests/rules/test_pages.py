@@ -272,3 +272,35 @@ def test_it_names_the_rule_that_decided_on_the_action_page(alice, bob, erin):
     html = logged_in(bob).get(f"/approvals/{action.id}/").content.decode()
     assert f"Rejected by rule:{rule.id}: “notes are archived”." in html
     assert f"<strong>rule.matched</strong> by rule:{rule.id}" in html
+
+
+@pytest.mark.parametrize("kind", ["url_prefix", "exact"])
+def test_it_shows_a_form_error_for_a_url_with_a_malformed_port(alice, erin, settings, kind):
+    settings.ACTIONHUB_API_ALLOWLIST = ["https://api.example.org/v1"]
+    settings.ACTIONHUB_POLICY_OVERRIDES = {"api_call": "high"}
+    action = make_action(
+        alice, {"action_type": "api_call", "parameters": {"method": "DELETE", "url": "https://api.example.org/v1/x"}}
+    )
+    data = {
+        "payload_hash": action.payload_hash,
+        "kind_method": "exact",
+        "value_method": "DELETE",
+        "kind_url": kind,
+        "value_url": "https://api.example.org:+443/v1",
+        "kind_headers": "any",
+        "value_headers": "",
+        "kind_json": "any",
+        "value_json": "",
+        "effect": "allow",
+        "expires_at": (timezone.now() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S"),
+        "note": "",
+    }
+    client = logged_in(erin)
+    preview = client.post(f"/approvals/rules/new/{action.id}/preview/", data, **HTMX)
+    assert preview.status_code == 200
+    assert "port must be a number from 1 to 65535" in preview.content.decode()
+    response = client.post(f"/approvals/rules/new/{action.id}/", data)
+    assert response.status_code == 400
+    assert "port must be a number from 1 to 65535" in response.content.decode()
+    assert Rule.objects.count() == 0
+    assert Action.objects.get(id=action.id).status == Status.PENDING

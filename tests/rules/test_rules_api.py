@@ -144,3 +144,17 @@ def test_it_records_a_rule_hit_that_rejects_an_action_through_the_api(api_as, al
     assert body["approvals"][0]["decision"] == "reject"
     assert body["approvals"][0]["user"] == f"rule:{rule['id']}"
     assert body["approvals"][0]["reason"] == "notes are read-only"
+
+
+@pytest.mark.parametrize("kind", ["url_prefix", "exact"])
+@pytest.mark.parametrize("port", ["+443", "443.evil", "70000"])
+def test_it_refuses_a_url_matcher_with_a_malformed_port_with_400(api_as, erin, kind, port):
+    body = {
+        "action_type": "api_call",
+        "effect": "deny",
+        "matchers": [{"parameter": "url", "kind": kind, "value": f"https://api.example.org:{port}/v1"}],
+    }
+    response = api_as(erin).post("/rules", body)
+    assert response.status_code == 400, response.content
+    assert "port must be a number from 1 to 65535" in response.json()["detail"]
+    assert not Rule.objects.exists()
