@@ -15,7 +15,7 @@ from approvals.handlers import HandlerError
 from approvals.models import Action, ActionType
 from approvals.outbound import OutboundError, request_preview
 from approvals.runtime import CONFIG_KEYS, runtime_get
-from approvals.urlnorm import InvalidURL, normalize_url
+from lib.urlnorm import InvalidURL, normalize_url
 
 # A header whose name contains one of these carries a credential: its value is never shown.
 SECRET_HEADER = re.compile(r"auth|cookie|token|secret|password|passwd|api[-_]?key|session|signature|credential", re.I)

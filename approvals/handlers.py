@@ -12,8 +12,8 @@ from approvals.models import Action, ActionType, Status
 from approvals.outbound import OutboundError, send_request
 from approvals.parameters import normalize_config_value, url_allowed
 from approvals.runtime import runtime_get, runtime_key_written, runtime_set
-from approvals.urlnorm import InvalidURL, normalize_url
 from audit.services import audit_append
+from lib.urlnorm import InvalidURL, normalize_url
 from llm.client import LLMClient, LLMError
 
 

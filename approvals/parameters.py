@@ -11,7 +11,7 @@ from actionhub.settings import parse_duration
 from approvals.exceptions import InvalidParameters
 from approvals.models import ActionType
 from approvals.runtime import CONFIG_KEYS
-from approvals.urlnorm import InvalidURL, NormalURL, normalize_url
+from lib.urlnorm import InvalidURL, NormalURL, normalize_url
 from skills.registry import get_skill
 
 MAX_TEXT = 100_000

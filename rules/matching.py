@@ -20,8 +20,8 @@ import jsonschema
 from approvals.models import ActionType, SecurityLevel
 from approvals.parameters import FILE_OPERATIONS, HTTP_METHODS
 from approvals.runtime import CONFIG_KEYS
-from approvals.urlnorm import InvalidURL, normalize_url
 from audit.chain import canonical_json
+from lib.urlnorm import InvalidURL, normalize_url
 from skills.registry import get_skill
 
 EXACT = "exact"
@@ -117,7 +117,7 @@ def normalize_path(path: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _url_parts(url: str) -> tuple[str, str, int, str] | None:
-    """Scheme, host, port and path of the URL's normal form (approvals.urlnorm, the parser the
+    """Scheme, host, port and path of the URL's normal form (lib.urlnorm, the parser the
     allowlist uses), the path then fully percent-decoded with repeated slashes merged."""
     try:
         normal = normalize_url(url)

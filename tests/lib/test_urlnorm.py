@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from approvals.parameters import url_allowed
-from approvals.urlnorm import InvalidURL, normalize_url
+from lib.urlnorm import InvalidURL, normalize_url
 
 ALLOW = ["http://127.0.0.1:8080/api"]
 
