@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRefresh
-from django_htmx.middleware import HtmxDetails
 
 from health.checks import WORKER_ALIVE_WITHIN, system_health
+from lib.htmx import HtmxHttpRequest
 
 NOT_STAFF = "The status page is for staff. Ask an administrator if you need it."
 REFRESH_SECONDS = 5
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 @require_GET
