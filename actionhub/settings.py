@@ -412,6 +412,16 @@ ACTIONHUB_MAX_ATTEMPTS = env_int("ACTIONHUB_MAX_ATTEMPTS", 3)
 ACTIONHUB_WORKER_POLL = env_float("ACTIONHUB_WORKER_POLL", 0.05)
 ACTIONHUB_WORKER_GRACE = env_float("ACTIONHUB_WORKER_GRACE", 30.0)
 ACTIONHUB_MAINTENANCE_INTERVAL = env_float("ACTIONHUB_MAINTENANCE_INTERVAL", 1.0)
+# The action kinds in use, each a class implementing approvals.kinds.base.ActionKind; a kind of
+# your own is one module and one line here (the order is the order filters list them in).
+ACTIONHUB_ACTION_KINDS = [
+    "chat.kind.ChatKind",
+    "skills.kinds.SkillExecutionKind",
+    "approvals.kinds.model_switch.ModelSwitchKind",
+    "approvals.kinds.api_call.ApiCallKind",
+    "skills.kinds.FileOperationKind",
+    "approvals.kinds.config_change.ConfigChangeKind",
+]
 # Policy overrides: {"action_type": "level"} applied after the built-in table.
 ACTIONHUB_POLICY_OVERRIDES: dict[str, str] = {}
 # Standing rules decide matching actions at submit time; 0 switches all evaluation off.

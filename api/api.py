@@ -27,7 +27,8 @@ from approvals.assignment import assigned_names, assigned_names_by_action, viewe
 from approvals.authorship import action_editors
 from approvals.bulk import BulkItem, actions_decide_bulk
 from approvals.exceptions import ActionError
-from approvals.models import Action, ActionType, Status
+from approvals.kinds.model_switch import ModelSwitchKind
+from approvals.models import Action, Status
 from approvals.reversibility import action_reversibility
 from approvals.runtime import runtime_get
 from approvals.selectors import (
@@ -39,6 +40,7 @@ from approvals.selectors import (
 )
 from approvals.services import action_create, action_decide, action_edit
 from audit.selectors import audit_entries
+from chat.kind import CHAT
 from lib.ratelimit import RateLimited, check_rate_limit
 from lib.roles import can_see_rules, is_auditor, is_reviewer
 from llm.client import LLMClient, LLMError
@@ -363,7 +365,7 @@ async def chat(request: HttpRequest, body: schemas.ChatIn):
         parameters["model"] = body.model
     if body.conversation_id:
         parameters["conversation_id"] = body.conversation_id
-    action = await sync_to_async(action_create)(user=request.user, action_type=ActionType.CHAT, parameters=parameters)
+    action = await sync_to_async(action_create)(user=request.user, action_type=CHAT, parameters=parameters)
     deadline = asyncio.get_running_loop().time() + body.wait
     delay = 0.02
     while action.status not in TERMINAL and action.status != Status.PENDING:
@@ -400,7 +402,7 @@ def list_models(request: HttpRequest):
 def switch_model(request: HttpRequest, body: schemas.ModelSwitchIn):
     """Request a model switch (a model_switch action)."""
     check_rate_limit(request)
-    action = action_create(user=request.user, action_type=ActionType.MODEL_SWITCH, parameters={"model": body.model})
+    action = action_create(user=request.user, action_type=ModelSwitchKind.name, parameters={"model": body.model})
     return Reply(201, action_payload(action))
 
 

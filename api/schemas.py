@@ -9,7 +9,7 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from approvals.models import ActionType
+from approvals.kinds.registry import kind_names
 from rules.matching import KINDS
 from rules.models import Effect
 
@@ -19,6 +19,11 @@ def _one_of(values: list[str] | tuple[str, ...], description: str) -> Any:
     return Field(..., description=description, json_schema_extra={"enum": list(values)})
 
 
+def _one_kind(description: str) -> Any:
+    """An action type, documented with the kinds configured when the schema is generated."""
+    return Field(..., description=description, json_schema_extra=lambda schema: schema.update(enum=kind_names()))
+
+
 class ActionIn(Schema):
     model_config = ConfigDict(
         json_schema_extra={
@@ -26,7 +31,7 @@ class ActionIn(Schema):
         }
     )
 
-    action_type: str = _one_of(ActionType.values, "what kind of action; parameters depend on it")
+    action_type: str = _one_kind("what kind of action; parameters depend on it")
     parameters: Any = Field(default_factory=dict)
     skill_id: str | None = None
 
@@ -201,7 +206,7 @@ class RuleIn(Schema):
         }
     )
 
-    action_type: str = _one_of(ActionType.values, "the kind of action the rule decides")
+    action_type: str = _one_kind("the kind of action the rule decides")
     skill_id: str | None = None
     matchers: list[MatcherIn]
     effect: str = _one_of(Effect.values, "allow or deny")

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
+from approvals.kinds.registry import kind_choices
 from approvals.models import Action, Approval, LinkUse, RoutingRule, RuntimeSetting, WorkerHeartbeat
 from audit.admin import ReadOnlyAdmin
 
@@ -33,11 +35,21 @@ class ActionAdmin(ReadOnlyAdmin):
         return ", ".join(sorted(obj.assigned_groups.values_list("name", flat=True))) or "every reviewer"
 
 
+class RoutingRuleForm(forms.ModelForm):
+    # The kinds in use, read when the form is built: a kind added in settings is offered at once.
+    action_type = forms.ChoiceField(choices=kind_choices)
+
+    class Meta:
+        model = RoutingRule
+        fields = ("action_type", "skill_id", "groups", "note")
+
+
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):
     """Routes held actions to reviewer groups. A change applies to actions held from then on;
     actions already waiting keep the groups they were given."""
 
+    form = RoutingRuleForm
     list_display = ("action_type", "skill_id", "group_names", "note", "updated_at")
     list_filter = ("action_type",)
     filter_horizontal = ("groups",)

@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from approvals import events
 from approvals.assignment import viewer_for
 from approvals.fragments import detail_fragment, queue_counts_html, queue_rows
-from approvals.models import ActionType
+from approvals.kinds.registry import kind_names
 from approvals.selectors import QUEUE_LEVELS, action_get_for
 from lib.roles import is_reviewer
 from realtime.consumers import SessionConsumer, SharedRenders
@@ -45,7 +45,7 @@ class ApprovalsConsumer(SessionConsumer):
             except ValueError:
                 return False
             return action_get_for(action_id=action_id, user=self.user) is not None
-        if self.level not in (None, *QUEUE_LEVELS) or self.action_type not in (None, *ActionType.values):
+        if self.level not in (None, *QUEUE_LEVELS) or self.action_type not in (None, *kind_names()):
             return False
         self.viewer = viewer_for(self.user)
         return is_reviewer(self.user)

@@ -14,7 +14,7 @@ from api import strict_json
 from api.pagination import BadCursor, decode_cursor
 from approvals.bulk import BulkItem, bulk_check
 from approvals.exceptions import InvalidParameters
-from approvals.models import ActionType
+from approvals.kinds.registry import kind_choices
 from approvals.selectors import QUEUE_LEVELS
 
 HASH_ERROR = "the payload hash must be the 64-character hash shown on the page"
@@ -23,7 +23,7 @@ _HASH = re.compile(r"[0-9a-f]{64}")
 
 class QueueFilterForm(forms.Form):
     level = forms.ChoiceField(choices=[("", "all levels"), *((level, level) for level in QUEUE_LEVELS)], required=False)
-    type = forms.ChoiceField(choices=[("", "all types"), *ActionType.choices], required=False)
+    type = forms.ChoiceField(choices=lambda: [("", "all types"), *kind_choices()], required=False)
     assigned = forms.ChoiceField(choices=[("", "all I may decide"), ("me", "assigned to me")], required=False)
     after = forms.CharField(required=False, max_length=200)
 

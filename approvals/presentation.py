@@ -1,4 +1,4 @@
-"""How actions read to people: one-line summaries, plain-language outcomes, durations."""
+"""How actions read to people: one-line summaries, what they will change, plain-language outcomes."""
 
 from __future__ import annotations
 
@@ -6,38 +6,32 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from approvals.models import Action, ActionType, Decision, Status
-
-SUMMARY_LENGTH = 140
-
-
-def _clip(text: str, length: int = SUMMARY_LENGTH) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= length else text[: length - 1] + "…"
-
-
-def _scalar(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
+from approvals.kinds.base import FileChange, parameters_summary
+from approvals.kinds.registry import find_kind
+from approvals.models import Action, Decision, Status
 
 
 def action_summary(action: Action) -> str:
     """One readable line for the queue; the detail page always shows the full parameters."""
-    parameters: dict[str, Any] = action.parameters or {}
-    match action.action_type:
-        case ActionType.CHAT:
-            return _clip(f"“{parameters.get('message', '')}”")
-        case ActionType.MODEL_SWITCH:
-            return _clip(f"switch the active model to {parameters.get('model', '')}")
-        case ActionType.CONFIG_CHANGE:
-            return _clip(f"set {parameters.get('key', '')} = {_scalar(parameters.get('value'))}")
-        case ActionType.API_CALL:
-            return _clip(f"{parameters.get('method', '').upper()} {parameters.get('url', '')}")
-        case ActionType.FILE_OPERATION:
-            workspace = parameters.get("workspace") or "default"
-            return _clip(f"{parameters.get('operation', '')} {parameters.get('path', '')} in workspace {workspace}")
-        case _:
-            pairs = ", ".join(f"{key}={_scalar(value)}" for key, value in sorted(parameters.items()))
-            return _clip(f"{action.skill_id or 'skill'}: {pairs}")
+    kind = find_kind(action.action_type)
+    return kind.summary(action) if kind is not None else parameters_summary(action)
+
+
+def action_kind_label(action: Action) -> str:
+    kind = find_kind(action.action_type)
+    return kind.label if kind is not None else action.action_type
+
+
+def action_changes(*, action: Action) -> dict[str, Any]:
+    """What the detail and confirmation pages show beside the parameters (a file diff loads later)."""
+    kind = find_kind(action.action_type)
+    return kind.changes(action) if kind is not None else {}
+
+
+def action_diff(*, action: Action) -> FileChange | None:
+    """The preview part that loads after the page; None when the action has none."""
+    kind = find_kind(action.action_type)
+    return kind.diff(action) if kind is not None else None
 
 
 def pretty_json(value: Any) -> str:

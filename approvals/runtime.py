@@ -7,7 +7,8 @@ from typing import Any
 
 from django.conf import settings
 
-from approvals.models import ActionType, RuntimeSetting
+from approvals.kinds.registry import find_kind
+from approvals.models import RuntimeSetting
 
 CONFIG_KEYS = ("default_model", "expiry_high", "expiry_critical", "quorum_critical", "webhook_urls")
 
@@ -15,11 +16,8 @@ CONFIG_KEYS = ("default_model", "expiry_high", "expiry_critical", "quorum_critic
 def runtime_key_written(*, action_type: str, parameters: dict[str, Any]) -> str | None:
     """The runtime setting an action sets when it runs, or None: the policy classifies the action
     by this key and the handler writes exactly this key, so the two cannot drift apart."""
-    if action_type == ActionType.MODEL_SWITCH:
-        return "default_model"
-    if action_type == ActionType.CONFIG_CHANGE and parameters.get("key") in CONFIG_KEYS:
-        return parameters["key"]
-    return None
+    kind = find_kind(action_type)
+    return kind.setting_written(parameters) if kind is not None else None
 
 
 def _defaults() -> dict[str, Any]:

@@ -18,7 +18,6 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from approvals import events, signals
@@ -35,7 +34,8 @@ from approvals.exceptions import (
     PayloadChanged,
     SelfApprovalForbidden,
 )
-from approvals.models import Action, ActionEdit, ActionType, Approval, Decision, SecurityLevel, Status
+from approvals.kinds.registry import find_kind
+from approvals.models import Action, ActionEdit, Approval, Decision, SecurityLevel, Status
 from approvals.notifications import enqueue_held_notification
 from approvals.parameters import validate_parameters
 from approvals.policy import classify
@@ -46,8 +46,6 @@ from lib.roles import is_reviewer
 from rules.evaluation import rules_deciding
 from rules.matching import CompiledRule
 from rules.services import rule_hit_record
-from skills.registry import get_skill
-from skills.selectors import skill_is_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +69,8 @@ def payload_hash(*, action_type: str, skill_id: str | None, parameters: dict[str
 
 
 def _transition(
+    action: Action,
     *,
-    action_id: UUID,
     source: str,
     target: str,
     actor: str,
@@ -83,13 +81,19 @@ def _transition(
 ) -> bool:
     """Compare-and-set `source` -> `target`; False when the action was no longer in `source`.
 
-    Must run inside the caller's transaction so the audit entry commits with the change.
+    On success `action` holds what was written, so no caller copies the status by hand (which is
+    why `fields` are plain values, never expressions). Must run inside the caller's transaction so the audit entry
+    commits with the change.
     """
     if target not in ALLOWED_TRANSITIONS[source]:
         raise InvalidTransition(f"an action cannot go from {source} to {target}")
+    action_id = action.id
     updated = Action.objects.filter(id=action_id, status=source, **(where or {})).update(status=target, **fields)
     if not updated:
         return False
+    for name, value in fields.items():
+        setattr(action, name, value)
+    action.status = target
     audit_append(actor=actor, event=event, action_id=action_id, data={"from": source, "to": target, **(data or {})})
     events.action_changed(action_id=action_id, status=target)
     if target == Status.APPROVED:
@@ -112,10 +116,8 @@ def _required_approvals(level: str, quorum_critical: int) -> int:
 def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, skill_id: str | None = None) -> Action:
     """Validate, classify on the server, persist; LOW/MEDIUM are approved by `system` at once."""
     parameters = validate_parameters(action_type=action_type, parameters=parameters, skill_id=skill_id)
-    skill = get_skill(skill_id) if action_type == ActionType.SKILL_EXECUTION else None
-    if skill is not None and not skill_is_enabled(skill.id):
-        raise InvalidParameters(f"skill {skill.id!r} is disabled", errors={"skill_id": "disabled"})
-    classification = classify(action_type=action_type, parameters=parameters, skill=skill, skill_id=skill_id)
+    find_kind(action_type).admit(skill_id=skill_id)
+    classification = classify(action_type=action_type, parameters=parameters, skill_id=skill_id)
     values = runtime_values("expiry_high", "expiry_critical", "quorum_critical")
     now = timezone.now()
     expiry = expiry_for(classification.level, values)
@@ -233,7 +235,7 @@ def _apply_rule(action: Action, rule: CompiledRule, note: str, now: datetime) ->
         at=now,
     )
     _transition(
-        action_id=action.id,
+        action,
         source=Status.PENDING,
         target=Status.APPROVED if approved else Status.REJECTED,
         actor=f"rule:{rule.id}",
@@ -241,13 +243,11 @@ def _apply_rule(action: Action, rule: CompiledRule, note: str, now: datetime) ->
         data={"rule_id": rule.id, "reason": reason, "payload_hash": action.payload_hash},
         **({"approved_at": now} if approved else {}),
     )
-    action.status = Status.APPROVED if approved else Status.REJECTED
-    action.approved_at = now if approved else None
 
 
 def _approve_by_policy(action: Action, level: str, now: datetime) -> None:
     _transition(
-        action_id=action.id,
+        action,
         source=Status.PENDING,
         target=Status.APPROVED,
         actor=SYSTEM_ACTOR,
@@ -255,8 +255,6 @@ def _approve_by_policy(action: Action, level: str, now: datetime) -> None:
         data={"by_policy": level},
         approved_at=now,
     )
-    action.status = Status.APPROVED
-    action.approved_at = now
 
 
 @dataclass(frozen=True)
@@ -283,7 +281,7 @@ def _check_decidable(action: Action, user: AbstractBaseUser, *, approving: bool)
 
 def _expire_locked(action: Action, now: datetime) -> bool:
     return _transition(
-        action_id=action.id,
+        action,
         source=Status.PENDING,
         target=Status.EXPIRED,
         actor=SYSTEM_ACTOR,
@@ -352,20 +350,19 @@ def _record_decision(
     via = {"via_link": via_link} if via_link else {}
     if not approved:
         _transition(
-            action_id=action.id,
+            action,
             source=Status.PENDING,
             target=Status.REJECTED,
             actor=actor,
             event="action.rejected",
             data={"reason": reason, "payload_hash": action.payload_hash, **via},
         )
-        action.status = Status.REJECTED  # the row is locked: what _transition wrote, without reading it back
         return DecisionOutcome(action, Status.REJECTED, 0, action.approvals_required)
     count = 1 + sum(decision == Decision.APPROVE for _, decision in live)
     progress = {"approvals": count, "approvals_required": action.approvals_required, "reason": reason, **via}
     if count >= action.approvals_required:
         _transition(
-            action_id=action.id,
+            action,
             source=Status.PENDING,
             target=Status.APPROVED,
             actor=actor,
@@ -373,7 +370,6 @@ def _record_decision(
             data={**progress, "payload_hash": action.payload_hash},
             approved_at=now,
         )
-        action.status, action.approved_at = Status.APPROVED, now
     else:
         audit_append(actor=actor, event="action.approval_added", action_id=action.id, data=progress)
         events.action_changed(action_id=action.id, status=Status.PENDING)
@@ -409,10 +405,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
     new_hash = payload_hash(action_type=action.action_type, skill_id=action.skill_id, parameters=parameters)
     if new_hash == action.payload_hash:
         raise InvalidParameters("the new parameters are the same as the current ones")
-    skill = get_skill(action.skill_id)
-    classification = classify(
-        action_type=action.action_type, parameters=parameters, skill=skill, skill_id=action.skill_id
-    )
+    classification = classify(action_type=action.action_type, parameters=parameters, skill_id=action.skill_id)
     values = runtime_values("expiry_high", "expiry_critical", "quorum_critical")
     expiry = expiry_for(classification.level, values)
     expires_at = action.expires_at
@@ -464,7 +457,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
             at=now,
         )
         _transition(
-            action_id=action.id,
+            action,
             source=Status.PENDING,
             target=Status.APPROVED,
             actor=SYSTEM_ACTOR,
@@ -489,12 +482,7 @@ def action_edit_preview(*, action: Action, parameters: Any) -> EditPreview:
     new_hash = payload_hash(action_type=action.action_type, skill_id=action.skill_id, parameters=parameters)
     if new_hash == action.payload_hash:
         raise InvalidParameters("the new parameters are the same as the current ones")
-    classification = classify(
-        action_type=action.action_type,
-        parameters=parameters,
-        skill=get_skill(action.skill_id),
-        skill_id=action.skill_id,
-    )
+    classification = classify(action_type=action.action_type, parameters=parameters, skill_id=action.skill_id)
     return EditPreview(
         diff=parameters_diff(action.parameters, parameters),
         security_level=classification.level,
@@ -534,13 +522,8 @@ def actions_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
 
 def is_idempotent(action: Action) -> bool:
     """Whether running the action twice has the same effect as once (safe to retry)."""
-    if action.action_type in (ActionType.CHAT, ActionType.MODEL_SWITCH, ActionType.CONFIG_CHANGE):
-        return True
-    if action.action_type == ActionType.API_CALL:
-        return action.parameters.get("method") in ("GET", "HEAD")
-    if action.action_type == ActionType.FILE_OPERATION:
-        return action.parameters.get("operation") in ("read", "list", "mkdir")
-    return False
+    kind = find_kind(action.action_type)
+    return kind is not None and kind.idempotent(action.parameters or {})
 
 
 def _lease_until(now: datetime) -> datetime:
@@ -550,20 +533,25 @@ def _lease_until(now: datetime) -> datetime:
 def action_start(*, action_id: UUID, worker_id: str) -> Action | None:
     """Claim an approved action for this worker; None if another worker has it or it is not approved."""
     now = timezone.now()
+    action = Action.objects.select_related("requested_by").filter(id=action_id, status=Status.APPROVED).first()
+    if action is None:
+        return None
     with transaction.atomic():
         started = _transition(
-            action_id=action_id,
+            action,
             source=Status.APPROVED,
             target=Status.EXECUTING,
             actor=SYSTEM_ACTOR,
             event="action.started",
             data={"worker": worker_id},
-            attempt=F("attempt") + 1,
+            # The attempt read above is the one claimed: a release in between changes no attempt.
+            where={"attempt": action.attempt},
+            attempt=action.attempt + 1,
             worker_id=worker_id,
             started_at=now,
             lease_expires_at=_lease_until(now),
         )
-    return Action.objects.select_related("requested_by").get(id=action_id) if started else None
+    return action if started else None
 
 
 def action_heartbeat(*, action_id: UUID, worker_id: str, attempt: int) -> bool:
@@ -575,9 +563,7 @@ def action_heartbeat(*, action_id: UUID, worker_id: str, attempt: int) -> bool:
     )
 
 
-def action_finish(
-    *, action_id: UUID, worker_id: str, attempt: int, result: Any = None, error: str | None = None
-) -> bool:
+def action_finish(*, action: Action, result: Any = None, error: str | None = None) -> bool:
     """Record the outcome of this worker's attempt: completed with `result`, or failed with `error`.
 
     False when the attempt no longer owns the action (its lease ran out and it was recovered).
@@ -585,13 +571,13 @@ def action_finish(
     failed = error is not None
     with transaction.atomic():
         return _transition(
-            action_id=action_id,
+            action,
             source=Status.EXECUTING,
             target=Status.FAILED if failed else Status.COMPLETED,
             actor=SYSTEM_ACTOR,
             event="action.failed" if failed else "action.completed",
-            data={"attempt": attempt, **({"error": error} if failed else {"result": result})},
-            where={"worker_id": worker_id, "attempt": attempt},
+            data={"attempt": action.attempt, **({"error": error} if failed else {"result": result})},
+            where={"worker_id": action.worker_id, "attempt": action.attempt},
             result=None if failed else result,
             error=error or "",
             completed_at=timezone.now(),
@@ -610,7 +596,7 @@ def action_recover(*, action: Action, reason: str, now: datetime | None = None) 
     with transaction.atomic():
         if is_idempotent(action) and action.attempt < settings.ACTIONHUB_MAX_ATTEMPTS:
             released = _transition(
-                action_id=action.id,
+                action,
                 source=Status.EXECUTING,
                 target=Status.APPROVED,
                 actor=SYSTEM_ACTOR,
@@ -622,7 +608,7 @@ def action_recover(*, action: Action, reason: str, now: datetime | None = None) 
             )
             return Status.APPROVED if released else None
         failed = _transition(
-            action_id=action.id,
+            action,
             source=Status.EXECUTING,
             target=Status.FAILED,
             actor=SYSTEM_ACTOR,

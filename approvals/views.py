@@ -32,13 +32,12 @@ from approvals.assignment import (
 )
 from approvals.authorship import EDITED_BY_YOU, action_edits
 from approvals.bulk import REFUSED, BulkResult, actions_decide_bulk
-from approvals.changes import action_changes, file_write_change, is_file_write
 from approvals.forms import AlertSoundForm, BulkDecisionForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
+from approvals.kinds.registry import kind_choices
 from approvals.links import OneTapLink, link_check, link_decide, link_load
-from approvals.models import Action, ActionType, Decision, Status
+from approvals.models import Action, Decision, Status
 from approvals.preferences import reviewer_preference_get, reviewer_preference_set
-from approvals.presentation import outcome_sentence, pretty_json
-from approvals.runtime import CONFIG_KEYS, runtime_get
+from approvals.presentation import action_changes, action_diff, outcome_sentence, pretty_json
 from approvals.selectors import (
     QUEUE_LEVELS,
     action_approvals,
@@ -114,7 +113,7 @@ def _queue_page(request: HttpRequest, form: QueueFilterForm, *, status: int = 20
         "counts": queue_counts(viewer=viewer),
         "filters": filters,
         "levels": QUEUE_LEVELS,
-        "types": ActionType.choices,
+        "types": kind_choices(),
         "socket_query": "&".join(f"{key}={value}" for key, value in filters.items() if value),
         "alert_sound": reviewer_preference_get(user=request.user).alert_sound,
     }
@@ -202,6 +201,7 @@ def detail_context(
     edits = action_edits(action)
     # Rejecting and editing again stay open to an editor; only approving is theirs no more.
     approve_blocked = _sentence(EDITED_BY_YOU) if not blocked and any(e.user_id == user.pk for e in edits) else ""
+    changes = action_changes(action=action)
     return {
         "action": action,
         "approvals": approvals,
@@ -218,8 +218,7 @@ def detail_context(
         "changed_since_seen": bool(seen_hash) and seen_hash != action.payload_hash,
         "is_reviewer": is_reviewer(user),
         "assigned_groups": assigned_names(action),
-        "current_config": _current_config(action),
-        "changes": action_changes(action=action),
+        "changes": changes,
     }
 
 
@@ -244,14 +243,6 @@ def _edited_notice(edits: list[Any]) -> str:
         f"{who} edited your action after you submitted it: the parameters shown are the edited version, "
         f"and that is what runs if it is approved. {approvals}"
     )
-
-
-def _current_config(action: Action) -> str | None:
-    """For a config change, today's value as pretty JSON, so reviewers see old and new side by side."""
-    key = (action.parameters or {}).get("key")
-    if action.action_type != ActionType.CONFIG_CHANGE or key not in CONFIG_KEYS:
-        return None
-    return pretty_json(runtime_get(key))
 
 
 def _detail_or_404(request: HttpRequest, action_id: UUID) -> dict[str, Any]:
@@ -435,9 +426,10 @@ def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
 def changes(request: HttpRequest, action_id: UUID) -> HttpResponse:
     """The diff a file write would make, loaded after the detail page (it reads the file in the sandbox)."""
     action = action_get_for(action_id=action_id, user=request.user)
-    if action is None or not is_file_write(action):
+    change = action_diff(action=action) if action is not None else None
+    if change is None:
         raise Http404("No such file write, or you may not see it.")
-    return render(request, "approvals/file_diff.html", {"action": action, "change": file_write_change(action=action)})
+    return render(request, "approvals/file_diff.html", {"action": action, "change": change})
 
 
 # One-tap links from notifications

@@ -8,10 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.exceptions import ActionNotPending
-from approvals.models import ActionType, Status
+from approvals.models import Status
 from approvals.services import action_create
 from audit.services import audit_append
 from chat import events
+from chat.kind import CHAT
 from chat.models import Conversation, Message
 
 TITLE_LENGTH = 60
@@ -78,7 +79,7 @@ def message_send(*, conversation: Conversation, user: AbstractBaseUser, text: st
         parameters["model"] = model
     now = timezone.now()
     with transaction.atomic():
-        action = action_create(user=user, action_type=ActionType.CHAT, parameters=parameters)
+        action = action_create(user=user, action_type=CHAT, parameters=parameters)
         message = Message.objects.create(conversation=conversation, action=action, created_at=now)
         Conversation.objects.filter(id=conversation.id).update(updated_at=now)
         events.message_added(conversation_id=conversation.id, action_id=action.id)

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from rules.matching import DEFAULTS, CompiledRule, compile_rule, dispatch_token
+from rules.matching import CompiledRule, compile_rule, dispatch_token, parameter_defaults
 from rules.models import Effect, Rule, RuleSetVersion
 
 
@@ -27,8 +27,9 @@ def _precedence(rule: CompiledRule) -> tuple[bool, int]:
 class Bucket:
     """The live rules of one (action_type, skill_id), indexed by their dispatch keys."""
 
-    def __init__(self, action_type: str, rules: list[CompiledRule]) -> None:
+    def __init__(self, action_type: str, skill_id: str | None, rules: list[CompiledRule]) -> None:
         self.action_type = action_type
+        self.defaults = parameter_defaults(action_type, skill_id)
         self.scan: list[CompiledRule] = []
         self.tables: dict[tuple[str, str], dict[str, list[CompiledRule]]] = defaultdict(dict)
         for rule in rules:
@@ -42,7 +43,7 @@ class Bucket:
         """Every rule that could match `parameters` (a superset), in precedence order."""
         found = list(self.scan)
         for (name, way), table in self.tables.items():
-            token = dispatch_token(way, parameters.get(name, DEFAULTS.get((self.action_type, name))))
+            token = dispatch_token(way, parameters.get(name, self.defaults.get(name)))
             if token is not None:
                 found += table.get(token, ())
         return sorted(found, key=_precedence)
@@ -72,7 +73,7 @@ def _load() -> Index:
     for row in live.values("id", "effect", "action_type", "skill_id", "expires_at", "matchers", "updated_at"):
         rule = compile_rule(**row, author_ids=frozenset(authors[row["id"]]))
         grouped[(rule.action_type, rule.skill_id)].append(rule)
-    return {key: Bucket(key[0], rules) for key, rules in grouped.items()}
+    return {key: Bucket(key[0], key[1], rules) for key, rules in grouped.items()}
 
 
 def _index(*, fresh: bool) -> Index:

@@ -17,12 +17,10 @@ from urllib.parse import unquote, urlsplit
 
 import jsonschema
 
-from approvals.models import ActionType, SecurityLevel
-from approvals.parameters import FILE_OPERATIONS, HTTP_METHODS
-from approvals.runtime import CONFIG_KEYS
+from approvals.kinds.registry import action_kinds, find_kind, kind_names
+from approvals.models import SecurityLevel
 from audit.chain import canonical_json
 from lib.urlnorm import InvalidURL, normalize_url
-from skills.registry import get_skill
 
 EXACT = "exact"
 GLOB = "glob"
@@ -31,31 +29,8 @@ KINDS = (EXACT, GLOB, URL_PREFIX)
 URL_KINDS = (EXACT, URL_PREFIX)
 MAX_PATTERN = 1024
 
-# The parameters of each built-in type, as JSON Schema, so an exact value is checked like a
-# submitted one. skill_execution takes its fields from the skill's manifest.
-BUILTIN_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
-    ActionType.CHAT: {
-        "message": {"type": "string"},
-        "model": {"type": "string"},
-        "conversation_id": {"type": "string"},
-    },
-    ActionType.MODEL_SWITCH: {"model": {"type": "string"}},
-    ActionType.CONFIG_CHANGE: {"key": {"enum": list(CONFIG_KEYS)}, "value": {}},
-    ActionType.API_CALL: {
-        "method": {"enum": list(HTTP_METHODS)},
-        "url": {"type": "string", "minLength": 1},
-        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-        "json": {},
-    },
-    ActionType.FILE_OPERATION: {
-        "operation": {"enum": list(FILE_OPERATIONS)},
-        "path": {"type": "string", "minLength": 1},
-        "content": {"type": "string"},
-        "workspace": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
-    },
-}
-# What the executor assumes when a parameter is left out, so a rule about the default matches it.
-DEFAULTS: dict[tuple[str, str], Any] = {(ActionType.FILE_OPERATION, "workspace"): "default"}
+PATH_FORMAT = "path"
+URL_FORMAT = "uri"
 
 
 class RuleInvalid(ValueError):
@@ -68,9 +43,26 @@ class RuleInvalid(ValueError):
 
 @dataclass(frozen=True)
 class Field:
+    """A parameter a rule may match, with its JSON Schema from the action's kind."""
+
     name: str
     schema: dict[str, Any]
-    kinds: tuple[str, ...]
+
+    @property
+    def is_path(self) -> bool:
+        return self.schema.get("format") == PATH_FORMAT
+
+    @property
+    def is_url(self) -> bool:
+        return self.schema.get("format") == URL_FORMAT
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        if self.is_url:
+            return URL_KINDS
+        if self.is_path:
+            return (EXACT, GLOB)
+        return (EXACT,)
 
     @property
     def is_text(self) -> bool:
@@ -80,27 +72,20 @@ class Field:
 
 
 def fields_for(action_type: str, skill_id: str | None) -> dict[str, Field]:
-    """The parameters a rule for this type (and skill) may match, with the matcher kinds each takes."""
-    if action_type == ActionType.SKILL_EXECUTION:
-        skill = get_skill(skill_id) if skill_id else None
-        schemas = dict((skill.parameters.get("properties") or {}) if skill else {})
-    else:
-        schemas = BUILTIN_FIELDS.get(action_type, {})
-    return {name: Field(name, schema, _kinds(action_type, name, schema)) for name, schema in schemas.items()}
+    """The parameters a rule for this type (and skill) may match: the properties of its kind's schema."""
+    kind = find_kind(action_type)
+    schema = kind.schema(skill_id=skill_id) if kind is not None else None
+    properties = (schema or {}).get("properties") or {}
+    return {name: Field(name, spec) for name, spec in properties.items() if isinstance(spec, dict)}
 
 
-def _kinds(action_type: str, name: str, schema: dict[str, Any]) -> tuple[str, ...]:
-    if is_url_parameter(action_type, name):
-        return URL_KINDS
-    if _is_path_field(action_type, name, schema):
-        return (EXACT, GLOB)
-    return (EXACT,)
-
-
-def _is_path_field(action_type: str, name: str, schema: dict[str, Any]) -> bool:
-    if action_type == ActionType.FILE_OPERATION:
-        return name == "path"
-    return action_type == ActionType.SKILL_EXECUTION and (name == "path" or schema.get("format") == "path")
+def parameter_defaults(action_type: str, skill_id: str | None) -> dict[str, Any]:
+    """What the action uses for a parameter left out, so a rule about the default matches it."""
+    return {
+        name: field.schema["default"]
+        for name, field in fields_for(action_type, skill_id).items()
+        if "default" in field.schema
+    }
 
 
 # Normalizing
@@ -143,7 +128,7 @@ def _normal_text(url: str) -> str | None:
 
 def url_has_prefix(url: str, prefix: str) -> bool:
     """Same scheme, host and port, and a path under the prefix's path at a segment boundary,
-    like approvals.parameters.url_allowed: `https://api.x` never matches `https://api.x.evil`."""
+    like the api_call kind's allowlist check (url_allowed): `https://api.x` never matches `https://api.x.evil`."""
     target, base = _url_parts(url), _url_parts(prefix)
     if target is None or base is None or target[:3] != base[:3]:
         return False
@@ -219,15 +204,17 @@ def _value_error(field: Field, kind: str, value: Any) -> str | None:
 
 def validate_matchers(*, action_type: str, skill_id: str | None, matchers: Any) -> list[dict[str, Any]]:
     """The matchers in their stored form, or RuleInvalid naming each problem."""
-    if action_type not in ActionType.values:
-        raise RuleInvalid({"action_type": f"unknown action type; expected one of {', '.join(ActionType.values)}"})
-    if action_type == ActionType.SKILL_EXECUTION:
+    kind = find_kind(action_type) if isinstance(action_type, str) else None
+    if kind is None:
+        raise RuleInvalid({"action_type": f"unknown action type; expected one of {', '.join(kind_names())}"})
+    if kind.names_skill:
         if not skill_id:
-            raise RuleInvalid({"skill_id": "a rule for skill_execution names its skill"})
-        if get_skill(skill_id) is None:
+            raise RuleInvalid({"skill_id": f"a rule for {action_type} names its skill"})
+        if kind.schema(skill_id=skill_id) is None:
             raise RuleInvalid({"skill_id": f"unknown skill {skill_id!r}"})
     elif skill_id:
-        raise RuleInvalid({"skill_id": f"only skill_execution rules name a skill, not {action_type}"})
+        naming = " and ".join(name for name, other in action_kinds().items() if other.names_skill) or "no"
+        raise RuleInvalid({"skill_id": f"only {naming} rules name a skill, not {action_type}"})
     if not isinstance(matchers, list) or not matchers:
         raise RuleInvalid({"matchers": "a rule needs at least one matcher, or it would match every such action"})
     fields = fields_for(action_type, skill_id)
@@ -258,14 +245,6 @@ def validate_matchers(*, action_type: str, skill_id: str | None, matchers: Any) 
 # Matching
 
 
-def is_path_parameter(action_type: str, name: str) -> bool:
-    return name == "path" and action_type in (ActionType.FILE_OPERATION, ActionType.SKILL_EXECUTION)
-
-
-def is_url_parameter(action_type: str, name: str) -> bool:
-    return action_type == ActionType.API_CALL and name == "url"
-
-
 def _exact(expected: Any, *, path: bool, url: bool = False) -> Callable[[Any], bool]:
     if url:
         # Both sides in normal form: `https://API.x:443/a` is the URL `https://api.x/a` is.
@@ -281,7 +260,7 @@ def _exact(expected: Any, *, path: bool, url: bool = False) -> Callable[[Any], b
     return lambda value: canonical_json(value) == wanted
 
 
-def _matcher(action_type: str, spec: dict[str, Any]) -> Callable[[Any], bool]:
+def _matcher(spec: dict[str, Any], field: Field | None) -> Callable[[Any], bool]:
     kind, value = spec["kind"], spec["value"]
     if kind == GLOB:
         # Compiled on first use and cached: a reload after any rule change recompiles nothing.
@@ -289,8 +268,7 @@ def _matcher(action_type: str, spec: dict[str, Any]) -> Callable[[Any], bool]:
         return lambda found: isinstance(found, str) and glob_regex(pattern).fullmatch(normalize_path(found)) is not None
     if kind == URL_PREFIX:
         return lambda found: isinstance(found, str) and url_has_prefix(found, value)
-    name = spec["parameter"]
-    return _exact(value, path=is_path_parameter(action_type, name), url=is_url_parameter(action_type, name))
+    return _exact(value, path=field is not None and field.is_path, url=field is not None and field.is_url)
 
 
 # A dispatch key names a string every action passing one matcher must produce from one parameter:
@@ -300,14 +278,15 @@ SEGMENT, HOST, TEXT = "segment", "host", "text"
 _WILDCARDS = ("*", "?")
 
 
-def _dispatch_key(action_type: str, spec: dict[str, Any]) -> tuple[str, str, str] | None:
+def _dispatch_key(spec: dict[str, Any], field: Field | None) -> tuple[str, str, str] | None:
     name, kind, value = spec["parameter"], spec["kind"], spec["value"]
-    if kind == GLOB or (kind == EXACT and is_path_parameter(action_type, name) and isinstance(value, str)):
+    is_path, is_url = field is not None and field.is_path, field is not None and field.is_url
+    if kind == GLOB or (kind == EXACT and is_path and isinstance(value, str)):
         first = normalize_path(value).split("/", 1)[0]
         if kind == GLOB and any(mark in first for mark in _WILDCARDS):
             return None
         return (name, SEGMENT, first)
-    if kind == URL_PREFIX or (kind == EXACT and is_url_parameter(action_type, name)):
+    if kind == URL_PREFIX or (kind == EXACT and is_url):
         parts = _url_parts(value) if isinstance(value, str) else None
         return (name, HOST, parts[1]) if parts else None
     if kind == EXACT and isinstance(value, str):
@@ -380,15 +359,17 @@ def compile_rule(
     updated_at: datetime | None = None,
     author_ids: frozenset[int] = frozenset(),
 ) -> CompiledRule:
+    fields = fields_for(action_type, skill_id)
+    defaults = parameter_defaults(action_type, skill_id)
     tests = tuple(
         (
             spec["parameter"],
-            DEFAULTS.get((action_type, spec["parameter"]), _MISSING),
-            _matcher(action_type, spec),
+            defaults.get(spec["parameter"], _MISSING),
+            _matcher(spec, fields.get(spec["parameter"])),
         )
         for spec in matchers
     )
-    keys = [key for spec in matchers if (key := _dispatch_key(action_type, spec)) is not None]
+    keys = [key for spec in matchers if (key := _dispatch_key(spec, fields.get(spec["parameter"]))) is not None]
     # A folder or host narrows more than a fixed text like an operation name.
     keys.sort(key=lambda key: key[1] == TEXT)
     return CompiledRule(

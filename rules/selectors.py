@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from approvals.models import Action, ActionType, SecurityLevel
+from approvals.models import Action, SecurityLevel
 from approvals.selectors import actions_visible_to
 from rules.matching import EXACT, GLOB, URL_PREFIX, CompiledRule, compile_rule, fields_for
 from rules.models import Rule
@@ -115,8 +115,10 @@ def suggested_matchers(action: Action) -> dict[str, dict[str, Any]]:
     parameters = action.parameters or {}
     for name, spec in fields_for(action.action_type, action.skill_id).items():
         if name not in parameters:
-            default = "default" if (action.action_type, name) == (ActionType.FILE_OPERATION, "workspace") else None
-            suggestions[name] = {"kind": EXACT, "value": default} if default else {"kind": "any", "value": None}
+            if "default" in spec.schema:
+                suggestions[name] = {"kind": EXACT, "value": spec.schema["default"]}
+            else:
+                suggestions[name] = {"kind": "any", "value": None}
             continue
         value = parameters[name]
         if GLOB in spec.kinds and isinstance(value, str):

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.conf import settings
 
-from approvals.handlers import HandlerError
-from approvals.models import Action, ActionType
+from approvals.kinds.base import HandlerError
+from approvals.models import Action
 from audit.services import audit_append
 from skills import sandbox
 from skills.registry import Skill, all_skills, get_skill
@@ -140,8 +140,8 @@ def _audit_file_operation(action: Action, parameters: dict[str, Any], *, output:
     )
 
 
-def run_skill_action(action: Action) -> dict[str, Any]:
-    skill_id = FILESYSTEM_SKILL if action.action_type == ActionType.FILE_OPERATION else action.skill_id
+def run_skill_action(action: Action, *, skill_id: str | None) -> dict[str, Any]:
+    """Run `action` with skill `skill_id` (file operations name the filesystem skill)."""
     skill = get_skill(skill_id)
     if skill is None:
         raise HandlerError(f"unknown skill {skill_id!r}")

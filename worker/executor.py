@@ -10,7 +10,8 @@ from uuid import UUID
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from approvals.handlers import HandlerError, run_handler
+from approvals.kinds.base import HandlerError
+from approvals.kinds.registry import find_kind
 from approvals.models import Action
 from approvals.services import action_finish, action_heartbeat, action_start
 
@@ -37,6 +38,14 @@ class _Heartbeat(threading.Thread):
             connection.close()
 
 
+def kind_run(action: Action) -> dict[str, Any]:
+    """Run `action` as its kind says; HandlerError when no kind of that name is configured any more."""
+    kind = find_kind(action.action_type)
+    if kind is None:
+        raise HandlerError(f"no handler for action type {action.action_type!r}")
+    return kind.run(action)
+
+
 def run_action(*, action_id: UUID | str, worker_id: str) -> str:
     """Claim, run and record one action; returns the final status (or `skipped`)."""
     action_id = UUID(str(action_id))
@@ -46,7 +55,7 @@ def run_action(*, action_id: UUID | str, worker_id: str) -> str:
     heartbeat = _Heartbeat(action_id=action_id, worker_id=worker_id, attempt=action.attempt)
     heartbeat.start()
     try:
-        result = run_handler(action)
+        result = kind_run(action)
     except HandlerError as exc:
         return _finish(action, heartbeat, error=str(exc))
     except Exception as exc:
@@ -60,9 +69,7 @@ def _finish(action: Action, heartbeat: _Heartbeat, *, result: Any = None, error:
     heartbeat.join()
     close_old_connections()
     status = "failed" if error is not None else "completed"
-    recorded = action_finish(
-        action_id=action.id, worker_id=action.worker_id, attempt=action.attempt, result=result, error=error
-    )
+    recorded = action_finish(action=action, result=result, error=error)
     if not recorded:
         logger.warning("action %s: lease lost before the %s result was recorded", action.id, status)
         return "lost"

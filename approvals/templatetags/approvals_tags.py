@@ -8,7 +8,7 @@ from django import template
 from django.utils import timezone
 
 from approvals.models import Action
-from approvals.presentation import action_summary, duration_words, pretty_json
+from approvals.presentation import action_kind_label, action_summary, duration_words, pretty_json
 from approvals.reversibility import Reversibility, action_reversibility
 
 register = template.Library()
@@ -17,6 +17,11 @@ register = template.Library()
 @register.filter
 def summary(action: Action) -> str:
     return action_summary(action)
+
+
+@register.filter
+def kind_label(action: Action) -> str:
+    return action_kind_label(action)
 
 
 @register.filter(name="pretty_json")

@@ -10,7 +10,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from approvals.handlers import HandlerError, run_api_call
+from approvals.kinds.api_call import ApiCallKind, url_allowed
+from approvals.kinds.base import HandlerError
 from approvals.models import Action, Status
 from tests.factories import make_action
 
@@ -66,7 +67,7 @@ def test_it_sends_an_allowlisted_request_and_returns_the_response(alice, setting
     action = _api_action(
         alice, settings, upstream, method="POST", url=f"{upstream.url}/items", headers={"X-Trace": "1"}, json={"a": 1}
     )
-    result = run_api_call(action)
+    result = ApiCallKind().run(action)
     assert result["status"] == 201
     assert result["body"] == {"created": True}
     assert upstream.seen == [{"path": "/v1/items", "body": {"a": 1}, "h": upstream.seen[0]["h"]}]
@@ -77,14 +78,14 @@ def test_it_caps_the_response_size(alice, settings, upstream):
     action = _api_action(alice, settings, upstream, method="GET", url=f"{upstream.url}/big")
     settings.ACTIONHUB_API_CALL_MAX_BYTES = 1000
     with pytest.raises(HandlerError, match="exceeds the 1000-byte limit"):
-        run_api_call(action)
+        ApiCallKind().run(action)
 
 
 def test_it_refuses_a_url_removed_from_the_allowlist_since_submission(alice, settings, upstream):
     action = _api_action(alice, settings, upstream, method="GET", url=f"{upstream.url}/x")
     settings.ACTIONHUB_API_ALLOWLIST = []
     with pytest.raises(HandlerError, match="ALLOWLIST"):
-        run_api_call(action)
+        ApiCallKind().run(action)
 
 
 def test_it_sends_the_normal_form_of_the_url_it_stored_and_checked(alice, bob, settings, upstream, api_as):
@@ -99,7 +100,7 @@ def test_it_sends_the_normal_form_of_the_url_it_stored_and_checked(alice, bob, s
     assert created.json()["parameters"]["url"] == normal
     action = Action.objects.get(id=created.json()["id"])
     assert action.parameters["url"] == normal
-    assert run_api_call(action)["status"] == 200
+    assert ApiCallKind().run(action)["status"] == 200
     assert upstream.lines == ["GET /v1/a/b/c?q=A HTTP/1.1"]
 
 
@@ -118,7 +119,7 @@ def test_it_refuses_a_dot_segment_escape_from_the_allowlist(alice, settings, ups
     Action.objects.filter(id=action.id).update(parameters={"method": "GET", "url": url})
     action.refresh_from_db()
     with pytest.raises(HandlerError, match="ALLOWLIST"):
-        run_api_call(action)
+        ApiCallKind().run(action)
     assert upstream.lines == []
 
 
@@ -136,7 +137,6 @@ def test_it_refuses_a_dot_segment_escape_from_the_allowlist(alice, settings, ups
     ],
 )
 def test_it_matches_the_allowlist_by_origin_and_path_segment(url, allowed):
-    from approvals.parameters import url_allowed
 
     assert url_allowed(url, ["https://api.example.com/v1/"]) is allowed
 

@@ -49,7 +49,7 @@ def test_it_alerts_a_reviewer_who_enabled_notifications_of_a_new_action(browser,
     bob.locator(f"#action-{action['id']}.row").wait_for()
     bob.wait_for_function("() => window.__notifications.length === 1")
     notification = bob.evaluate("() => ({title: __notifications[0].title, body: __notifications[0].body})")
-    assert notification["title"] == "HIGH File Operation waits for review"
+    assert notification["title"] == "HIGH File operation waits for review"
     assert "delete reports/q3-draft.md in workspace default" in notification["body"]
     assert "requested by alice" in notification["body"]
     assert bob.title() == "(1) Approvals · ActionHub"

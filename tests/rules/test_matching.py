@@ -184,7 +184,7 @@ def test_it_finds_through_the_index_exactly_the_rules_a_full_scan_finds():
         )
         for n, matchers in enumerate(specs, start=1)
     ]
-    bucket = Bucket("file_operation", rules)
+    bucket = Bucket("file_operation", None, rules)
     assert bucket.scan and bucket.tables  # both paths are exercised
     for parameters in [
         {"operation": "delete", "path": "notes/a.txt"},
@@ -219,7 +219,7 @@ def test_it_indexes_api_calls_by_host():
         expires_at=now + timedelta(days=1),
         matchers=[{"parameter": "url", "kind": "url_prefix", "value": "https://API.x/v1"}],
     )
-    bucket = Bucket("api_call", [rule])
+    bucket = Bucket("api_call", None, [rule])
     assert [r.id for r in bucket.candidates({"method": "GET", "url": "https://api.x:443/v1/a"})] == [1]
     assert bucket.candidates({"method": "GET", "url": "https://api.x.evil/v1/a"}) == []
 
@@ -240,7 +240,7 @@ def test_it_matches_an_exact_url_in_normal_form_and_indexes_it_by_host():
     assert rule.matches({"method": "GET", "url": "https://api.x/v1/%69tems"})
     assert not rule.matches({"method": "GET", "url": "https://api.x/v1/items/2"})
     assert not rule.matches({"method": "GET", "url": "https://api.x:+443/v1/items"})
-    assert [r.id for r in Bucket("api_call", [rule]).candidates(normal)] == [1]
+    assert [r.id for r in Bucket("api_call", None, [rule]).candidates(normal)] == [1]
 
 
 @pytest.mark.parametrize("url", ["https://api.x:+443/v1/a", "https://api.x:443.evil/v1/a", "https://api.x:70000/v1"])

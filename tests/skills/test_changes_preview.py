@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from approvals.changes import file_write_change
+from approvals.presentation import action_diff
 from skills import sandbox
 from skills.registry import get_skill
 from skills.runner import _limits, workspace_dir
@@ -68,7 +68,7 @@ def test_it_calls_a_write_to_a_missing_workspace_a_new_file_without_creating_it(
             "parameters": {"operation": "write", "path": "a.md", "content": "x", "workspace": "fresh"},
         },
     )
-    change = file_write_change(action=action)
+    change = action_diff(action=action)
     assert (change.kind, change.note) == ("new", "new file: workspace 'fresh' does not exist yet")
     assert not (workspace.parent / "fresh").exists()
 
