@@ -16,11 +16,11 @@ from channels.db import database_sync_to_async
 
 from approvals import events
 from approvals.assignment import viewer_for
-from approvals.fragments import detail_fragment, queue_counts_html, queue_rows
 from approvals.models import ActionType
 from approvals.selectors import QUEUE_LEVELS, action_get_for
 from lib.roles import is_reviewer
 from realtime.consumers import SessionConsumer, SharedRenders
+from review.fragments import detail_fragment, queue_counts_html, queue_rows
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from django.utils import timezone
 from approvals import events
 from approvals.assignment import assigned_group_ids, assigned_names
 from approvals.models import Action, Status
-from approvals.notifications import enqueue_escalation_notification
 from audit.services import SYSTEM_ACTOR, audit_append
+from notifications.tasks import enqueue_escalation_notification
 
 
 def action_escalate(*, action_id: UUID, now: datetime | None = None) -> bool:

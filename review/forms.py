@@ -12,10 +12,10 @@ from django.utils.dateparse import parse_datetime
 
 from api import strict_json
 from api.pagination import BadCursor, decode_cursor
-from approvals.bulk import BulkItem, bulk_check
 from approvals.exceptions import InvalidParameters
 from approvals.models import ActionType
 from approvals.selectors import QUEUE_LEVELS
+from review.bulk import BulkItem, bulk_check
 
 HASH_ERROR = "the payload hash must be the 64-character hash shown on the page"
 _HASH = re.compile(r"[0-9a-f]{64}")

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from approvals.assignment import Viewer, assigned_ids_by_action, assigned_names_by_action
 from approvals.models import Action, Status
 from approvals.selectors import approvals_by_action, queue_counts
-from approvals.views import detail_context
+from review.views import detail_context
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def queue_rows(*, action_ids: list[str]) -> list[QueueRow]:
         row_html = ""
         if pending:
             context = {"action": action, "approvals": approvals[action.id], "assigned": names[action.id], "oob": True}
-            row_html = render_to_string("approvals/queue.html#queue-row", context)
+            row_html = render_to_string("review/queue.html#queue-row", context)
         rows.append(
             QueueRow(
                 action_id=str(action.id),
@@ -74,7 +74,7 @@ def queue_rows(*, action_ids: list[str]) -> list[QueueRow]:
 
 def queue_counts_html(*, viewer: Viewer) -> str:
     """Fresh counts as `viewer` (and every reviewer with the same groups) sees them."""
-    return render_to_string("approvals/queue.html#queue-counts", {"counts": queue_counts(viewer=viewer), "oob": True})
+    return render_to_string("review/queue.html#queue-counts", {"counts": queue_counts(viewer=viewer), "oob": True})
 
 
 def detail_fragment(*, action_id: UUID | str, user: AbstractBaseUser, seen_hash: str | None) -> str:
@@ -85,4 +85,4 @@ def detail_fragment(*, action_id: UUID | str, user: AbstractBaseUser, seen_hash:
     context = detail_context(action_id=action_id, user=user, seen_hash=seen_hash)
     if context is None:
         return ""
-    return render_to_string("approvals/detail.html#detail-live", {**context, "oob": True, "push": True})
+    return render_to_string("review/detail.html#detail-live", {**context, "oob": True, "push": True})

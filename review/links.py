@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -32,13 +32,13 @@ from approvals.exceptions import (
     PayloadChanged,
     SelfApprovalForbidden,
 )
-from approvals.models import Action, Approval, Decision, LinkUse, Status
+from approvals.models import Action, Approval, Decision, Status
 from approvals.selectors import action_get_for
+from approvals.services import DecisionOutcome, action_decide, action_expire
 from lib.roles import is_reviewer
+from review.models import LinkUse
 
-if TYPE_CHECKING:
-    from approvals.services import DecisionOutcome
-
+# Named for the app that first signed links, so links already sent stay valid.
 SALT = "approvals.links.one-tap"
 DECISIONS = (Decision.APPROVE, Decision.REJECT)
 
@@ -140,9 +140,6 @@ def link_check(*, link: OneTapLink, user: AbstractBaseUser) -> Action:
 
 def link_decide(*, link: OneTapLink, user: AbstractBaseUser, reason: str = "") -> DecisionOutcome:
     """Decide as `user` through `link` (after they confirmed on its page); the link is spent with it."""
-    # Imported here: services imports notifications, which signs links with this module.
-    from approvals.services import action_decide, action_expire
-
     action = link_check(link=link, user=user)
     try:
         with transaction.atomic():

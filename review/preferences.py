@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from approvals.models import ReviewerPreference
+from review.models import ReviewerPreference
 
 
 def reviewer_preference_get(*, user: AbstractBaseUser) -> ReviewerPreference:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from approvals.consumers import ApprovalsConsumer
+from review.consumers import ApprovalsConsumer
 
 websocket_urlpatterns = [
     path("ws/approvals/", ApprovalsConsumer.as_asgi()),

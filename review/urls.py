@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from approvals import views
+from review import views
 
 app_name = "approvals"
 

@@ -31,12 +31,8 @@ from approvals.assignment import (
     viewer_for,
 )
 from approvals.authorship import EDITED_BY_YOU, action_edits
-from approvals.bulk import REFUSED, BulkResult, actions_decide_bulk
 from approvals.changes import action_changes, file_write_change, is_file_write
-from approvals.forms import AlertSoundForm, BulkDecisionForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
-from approvals.links import OneTapLink, link_check, link_decide, link_load
 from approvals.models import Action, ActionType, Decision, Status
-from approvals.preferences import reviewer_preference_get, reviewer_preference_set
 from approvals.presentation import outcome_sentence, pretty_json
 from approvals.runtime import CONFIG_KEYS, runtime_get
 from approvals.selectors import (
@@ -50,6 +46,10 @@ from approvals.selectors import (
 )
 from approvals.services import action_decide, action_edit, action_edit_preview
 from lib.roles import is_auditor, is_reviewer, role_required
+from review.bulk import REFUSED, BulkResult, actions_decide_bulk
+from review.forms import AlertSoundForm, BulkDecisionForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
+from review.links import OneTapLink, link_check, link_decide, link_load
+from review.preferences import reviewer_preference_get, reviewer_preference_set
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _queue_page(request: HttpRequest, form: QueueFilterForm, *, status: int = 20
     viewer = viewer_for(request.user)
     if not form.is_valid():
         context = {"form": form, "counts": queue_counts(viewer=viewer), "filters": {}, **extra}
-        return render(request, "approvals/queue.html", context, status=400)
+        return render(request, "review/queue.html", context, status=400)
     level = form.cleaned_data["level"] or None
     action_type = form.cleaned_data["type"] or None
     assigned = form.cleaned_data["assigned"]
@@ -119,8 +119,8 @@ def _queue_page(request: HttpRequest, form: QueueFilterForm, *, status: int = 20
         "alert_sound": reviewer_preference_get(user=request.user).alert_sound,
     }
     if request.htmx and form.cleaned_data["after"]:
-        return render(request, "approvals/queue.html#queue-page", context)
-    return render(request, "approvals/queue.html", {**context, **extra}, status=status)
+        return render(request, "review/queue.html#queue-page", context)
+    return render(request, "review/queue.html", {**context, **extra}, status=status)
 
 
 @require_POST
@@ -166,7 +166,7 @@ def _bulk_answer(request: HttpRequest, outcome: dict[str, Any], *, status: int) 
         },
     }
     if request.htmx:
-        return render(request, "approvals/queue.html#bulk-results", context, status=status)
+        return render(request, "review/queue.html#bulk-results", context, status=status)
     return _queue_page(request, QueueFilterForm({}), status=status, bulk=context)
 
 
@@ -265,7 +265,7 @@ def _detail_or_404(request: HttpRequest, action_id: UUID) -> dict[str, Any]:
 @login_required
 def detail(request: HttpRequest, action_id: UUID) -> HttpResponse:
     context = _detail_or_404(request, action_id)
-    return render(request, "approvals/detail.html", {**context, **_blank_forms(context)})
+    return render(request, "review/detail.html", {**context, **_blank_forms(context)})
 
 
 def _blank_forms(context: dict[str, Any]) -> dict[str, Any]:
@@ -297,10 +297,10 @@ def _panel(
         **extra,
     }
     if request.htmx:
-        html = render_to_string("approvals/detail.html#decision-panel", context, request=request)
-        html += render_to_string("approvals/detail.html#detail-live", {**context, "oob": True}, request=request)
+        html = render_to_string("review/detail.html#decision-panel", context, request=request)
+        html += render_to_string("review/detail.html#detail-live", {**context, "oob": True}, request=request)
         return HttpResponse(html, status=status)
-    return render(request, "approvals/detail.html", context, status=status)
+    return render(request, "review/detail.html", context, status=status)
 
 
 def _refusal(error: exceptions.ActionError, action: Action, user: AbstractBaseUser) -> str:
@@ -437,7 +437,7 @@ def changes(request: HttpRequest, action_id: UUID) -> HttpResponse:
     action = action_get_for(action_id=action_id, user=request.user)
     if action is None or not is_file_write(action):
         raise Http404("No such file write, or you may not see it.")
-    return render(request, "approvals/file_diff.html", {"action": action, "change": file_write_change(action=action)})
+    return render(request, "review/file_diff.html", {"action": action, "change": file_write_change(action=action)})
 
 
 # One-tap links from notifications
@@ -468,7 +468,7 @@ def _link_refused(request: HttpRequest, error: exceptions.ActionError, link: One
         "status": error.status_code,
         "action_id": link.action_id if may_see else None,
     }
-    return render(request, "approvals/link_refused.html", context, status=error.status_code)
+    return render(request, "review/link_refused.html", context, status=error.status_code)
 
 
 @require_http_methods(["GET", "POST"])
@@ -506,7 +506,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
         "form": form,
         "message": "Not recorded: fix the reason below." if form.is_bound else "",
     }
-    return render(request, "approvals/link.html", context, status=400 if form.is_bound else 200)
+    return render(request, "review/link.html", context, status=400 if form.is_bound else 200)
 
 
 # Desktop alerts
@@ -520,5 +520,5 @@ def alert_sound(request: HttpRequest) -> HttpResponse:
     form.is_valid()  # an unchecked box sends nothing: off
     preference = reviewer_preference_set(user=request.user, alert_sound=form.cleaned_data.get("sound", False))
     if request.htmx:
-        return render(request, "approvals/queue.html#alert-prefs", {"alert_sound": preference.alert_sound})
+        return render(request, "review/queue.html#alert-prefs", {"alert_sound": preference.alert_sound})
     return redirect("approvals:queue")

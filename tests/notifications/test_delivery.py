@@ -19,18 +19,18 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from approvals.links import link_load
 from approvals.models import Action, Status
-from approvals.notifications import slack_body
 from approvals.runtime import runtime_set
 from approvals.services import action_decide, action_edit
 from audit.models import AuditEntry
+from notifications.messages import slack_body
+from review.links import link_load
 from tests.factories import make_action, make_user
 from tests.workers import start_worker, stop, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NOTIFICATION_TASKS = ("worker.tasks.notify_action_held", "worker.tasks.deliver_notification")
+NOTIFICATION_TASKS = ("notifications.tasks.notify_action_held", "notifications.tasks.deliver_notification")
 SECRET = "T0000/B0000/not-for-logs"
 DELETE = {"action_type": "file_operation", "parameters": {"operation": "delete", "path": "notes/old.txt"}}
 
@@ -53,7 +53,7 @@ class FlakyBackend(locmem.EmailBackend):
 
 @pytest.fixture
 def flaky_mail(settings) -> Iterator[type[FlakyBackend]]:
-    settings.EMAIL_BACKEND = "tests.approvals.test_notifications.FlakyBackend"
+    settings.EMAIL_BACKEND = "tests.notifications.test_delivery.FlakyBackend"
     FlakyBackend.calls = []
     yield FlakyBackend
     FlakyBackend.refuse = {}
@@ -485,7 +485,7 @@ def test_it_enqueues_a_delivery_per_reviewer_only_when_the_hold_commits(alice, r
 
     action = make_action(alice, DELETE)
     run_notification_tasks()
-    deliveries = DBTaskResult.objects.filter(task_path="worker.tasks.deliver_notification")
+    deliveries = DBTaskResult.objects.filter(task_path="notifications.tasks.deliver_notification")
     assert sorted(result.args_kwargs["kwargs"]["target"] for result in deliveries) == ["bob", "carol", "root"]
     assert len(mail.outbox) == 3 and str(action.id) in mail.outbox[0].body
 
@@ -496,7 +496,7 @@ def test_it_splits_an_email_delivery_queued_for_everyone_into_one_per_reviewer(
     settings.ACTIONHUB_WEBHOOK_URLS = []
     action = make_action(alice, DELETE)
     DBTaskResult.objects.all().delete()  # as if queued by the previous release: one task for every reviewer
-    from worker.tasks import deliver_notification
+    from notifications.tasks import deliver_notification
 
     deliver_notification.enqueue(action_id=str(action.id), channel="email", target="", attempt=1)
     run_notification_tasks()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from approvals.models import Action
-from approvals.notifications import email_body, email_subject, escalation_body, escalation_subject, slack_body
+from notifications.messages import email_body, email_subject, escalation_body, escalation_subject, slack_body
 from tests.factories import make_action, make_user
 
 pytestmark = pytest.mark.django_db

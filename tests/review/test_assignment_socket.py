@@ -8,8 +8,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
-from tests.approvals.test_consumers import connect, receive_until, session_cookie
 from tests.factories import CRITICAL_ACTION, make_action, make_token, make_user
+from tests.review.test_consumers import connect, receive_until, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

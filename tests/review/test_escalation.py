@@ -9,12 +9,12 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from approvals.escalation import actions_escalate_due
 from approvals.models import Action, Status
 from approvals.services import actions_expire_due
 from audit.models import AuditEntry
-from tests.approvals.test_notifications import FlakyBackend, run_notification_tasks
+from review.escalation import actions_escalate_due
 from tests.factories import make_action, make_user
+from tests.notifications.test_delivery import FlakyBackend, run_notification_tasks
 from tests.workers import start_worker, stop, wait_for
 from worker.maintenance import run_maintenance
 
@@ -66,7 +66,7 @@ def test_it_escalates_after_half_the_expiry_window_once_and_audits_it(alice, bob
 def test_it_emails_each_escalation_member_in_a_delivery_of_their_own(alice, erin, settings):
     settings.ACTIONHUB_NOTIFY_BACKOFF = timedelta(seconds=0.05)
     make_user("frank", "escalation", email="frank@example.org")
-    settings.EMAIL_BACKEND = "tests.approvals.test_notifications.FlakyBackend"
+    settings.EMAIL_BACKEND = "tests.notifications.test_delivery.FlakyBackend"
     FlakyBackend.refuse = {"frank@example.org": 1}
     action = make_action(alice, DELETE)
     assert actions_escalate_due(now=action.escalate_at) == 1

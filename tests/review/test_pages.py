@@ -71,7 +71,7 @@ def test_it_answers_a_bad_filter_with_a_form_error(bob):
 
 
 def test_it_pages_the_queue_with_load_more(alice, bob, monkeypatch):
-    monkeypatch.setattr("approvals.views.QUEUE_PAGE", 3)
+    monkeypatch.setattr("review.views.QUEUE_PAGE", 3)
     paths = [f"f{i}.txt" for i in range(7)]
     actions = [make_action(alice, HIGH_ACTION, parameters={"operation": "delete", "path": path}) for path in paths]
     client = logged_in(bob)

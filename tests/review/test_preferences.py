@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from approvals.models import ReviewerPreference
+from review.models import ReviewerPreference
 
 URL = "/approvals/preferences/alert-sound/"
 

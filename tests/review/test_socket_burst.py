@@ -11,9 +11,9 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from realtime.layers import DatabaseChannelLayer
-from tests.approvals.test_consumers import connect, session_cookie
 from tests.conftest import require
 from tests.factories import HIGH_ACTION, make_action, make_user
+from tests.review.test_consumers import connect, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
