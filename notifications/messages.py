@@ -1,6 +1,8 @@
 """What reviewers read: the email to each reviewer, the escalation email and the Slack-compatible post.
 
-Each carries the whole action, so a reviewer can judge it from the notification itself.
+Each carries the whole action, so a reviewer can judge it from the notification itself. The bodies
+are templates/notifications/*.txt: plain text with autoescape off (values reach Slack already
+escaped by slack_text and slack_code), and exact to the byte, so a final newline is part of the message.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from approvals.assignment import assigned_names
@@ -98,54 +101,47 @@ def _reasons(action: Action) -> list[str]:
 
 
 def _headline(action: Action) -> str:
-    return (
-        f"{action.security_level.upper()} {action.action_type} from {action.requested_by.get_username()} "
-        "is waiting for review"
-    )
+    context = {
+        "level": action.security_level.upper(),
+        "action_type": action.action_type,
+        "requester": action.requested_by.get_username(),
+    }
+    return render_to_string("notifications/headline.txt", context)
 
 
 def email_subject(action: Action) -> str:
-    return f"[ActionHub] {_headline(action)}"
-
-
-def _link_validity() -> str:
-    hours = settings.ACTIONHUB_LINK_MAX_AGE.total_seconds() / 3600
-    return f"{hours:g} hour{'s' if hours != 1 else ''}"
+    return render_to_string("notifications/email_subject.txt", {"headline": _headline(action)})
 
 
 def email_body(action: Action, *, links: dict[str, str] | None = None, recipient: str = "") -> str:
-    link = deep_link(action)
-    facts_list = _facts(action)
-    width = max(len(label) for label, _ in facts_list) + 2
-    facts = "\n".join(f"{label + ':':<{width}}{value}" for label, value in facts_list)
-    reasons = "\n".join(f"- {reason}" for reason in _reasons(action))
-    parameters = render_parameters(action.parameters, budget=EMAIL_PARAMETERS_BUDGET)
-    one_tap = ""
-    if links:
-        one_tap = (
-            f"Decide from here: each link opens a page showing the whole action, where you confirm "
-            f"(logged in as {recipient}). The links work once, only for you, for this version of the "
-            f"action, for {_link_validity()} at most.\n"
-            f"Approve: {links['approve']}\nReject:  {links['reject']}\n\n"
-        )
-    return (
-        f"{_headline(action)}.\n\nReview it: {link}\n\n{facts}\n\n"
-        f"Why it is held:\n{reasons}\n\nParameters:\n{parameters}\n\n{one_tap}Review it: {link}\n"
-    )
+    facts = _facts(action)
+    context = {
+        "headline": _headline(action),
+        "link": deep_link(action),
+        "facts": facts,
+        "width": max(len(label) for label, _ in facts) + 2,
+        "reasons": _reasons(action),
+        "parameters": render_parameters(action.parameters, budget=EMAIL_PARAMETERS_BUDGET),
+        "links": links,
+        "recipient": recipient,
+        "link_hours": f"{settings.ACTIONHUB_LINK_MAX_AGE.total_seconds() / 3600:g}",
+    }
+    return render_to_string("notifications/email_body.txt", context)
 
 
 def escalation_subject(action: Action) -> str:
-    return f"[ActionHub] Escalated: {_headline(action)}"
+    return render_to_string("notifications/escalation_subject.txt", {"headline": _headline(action)})
 
 
 def escalation_body(action: Action) -> str:
-    waited = duration_words((action.escalated_at or timezone.now()) - action.created_at)
-    assigned = ", ".join(assigned_names(action)) or REVIEWERS
-    return (
-        f"Escalated: nobody has decided this action in {waited} (assigned to {assigned}); "
-        f"it expires {_when(action.expires_at)} and then will not run.\n"
-        f"You get this because you are in the {settings.ACTIONHUB_ESCALATION_GROUP!r} group.\n\n" + email_body(action)
-    )
+    context = {
+        "waited": duration_words((action.escalated_at or timezone.now()) - action.created_at),
+        "assigned": ", ".join(assigned_names(action)) or REVIEWERS,
+        "expires": _when(action.expires_at),
+        "quoted_group": repr(settings.ACTIONHUB_ESCALATION_GROUP),
+        "email_body": email_body(action),
+    }
+    return render_to_string("notifications/escalation_body.txt", context)
 
 
 def slack_escape(text: str) -> str:
@@ -174,23 +170,23 @@ def slack_body(action: Action) -> dict[str, Any]:
     """
     link = deep_link(action)
     one_tap = decision_links(action=action, channel=WEBHOOK, user_id=None)
-    headline = slack_text(_headline(action))
+    headline = _headline(action)
     facts = [(label, slack_text(value)) for label, value in _facts(action)]
     reasons = "\n".join(f"• {slack_text(reason)}" for reason in _reasons(action))
     parameters = render_parameters(action.parameters, budget=SLACK_PARAMETERS_BUDGET, escape=slack_code)
-    text = "\n".join(
-        [
-            f"*{headline}*: <{link}|review it>",
-            *(f"*{label}:* {value}" for label, value in facts),
-            f"*Why it is held:*\n{reasons}",
-            f"*Parameters:*\n```\n{parameters}\n```",
-            f"Review it: {link}",
-            f"Decide (you confirm on the page, logged in as a reviewer): <{one_tap['approve']}|approve…> "
-            f"· <{one_tap['reject']}|reject…>",
-        ]
+    text = render_to_string(
+        "notifications/slack_text.txt",
+        {
+            "headline": slack_text(headline),
+            "link": link,
+            "facts": facts,
+            "reasons": reasons,
+            "parameters": parameters,
+            "links": one_tap,
+        },
     )
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _headline(action)[:150]}},
+        {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
         {"type": "section", "fields": [_mrkdwn(f"*{label}*\n{value}") for label, value in facts]},
         *({"type": "section", "text": _mrkdwn(part)} for part in split_for_slack(f"*Why it is held*\n{reasons}")),
         {"type": "section", "text": _mrkdwn("*Parameters*")},
