@@ -13,7 +13,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -45,6 +45,7 @@ from approvals.selectors import (
     queue_counts,
 )
 from approvals.services import action_decide, action_edit, action_edit_preview
+from lib.htmx import HtmxHttpRequest
 from lib.roles import is_auditor, is_reviewer, role_required
 from review.bulk import REFUSED, BulkResult, actions_decide_bulk
 from review.forms import AlertSoundForm, BulkDecisionForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
@@ -62,7 +63,7 @@ reviewer_required = role_required(is_reviewer, NOT_A_REVIEWER)
 
 @require_GET
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxHttpRequest) -> HttpResponse:
     if is_reviewer(request.user):
         return redirect("approvals:queue")
     return render(request, "home.html", {"is_auditor": is_auditor(request.user)})
@@ -73,11 +74,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @reviewer_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: HtmxHttpRequest) -> HttpResponse:
     return _queue_page(request, QueueFilterForm(request.GET))
 
 
-def _queue_page(request: HttpRequest, form: QueueFilterForm, *, status: int = 200, **extra: Any) -> HttpResponse:
+def _queue_page(request: HtmxHttpRequest, form: QueueFilterForm, *, status: int = 200, **extra: Any) -> HttpResponse:
     viewer = viewer_for(request.user)
     if not form.is_valid():
         context = {"form": form, "counts": queue_counts(viewer=viewer), "filters": {}, **extra}
@@ -125,7 +126,7 @@ def _queue_page(request: HttpRequest, form: QueueFilterForm, *, status: int = 20
 
 @require_POST
 @reviewer_required
-def bulk_decide(request: HttpRequest) -> HttpResponse:
+def bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
     """Decide the selected queue rows, each on its own; answer with what happened to each."""
     form = BulkDecisionForm(request.POST)
     if not form.is_valid():
@@ -154,7 +155,7 @@ def _bulk_rows(results: list[BulkResult], user: AbstractBaseUser) -> list[dict[s
     return rows
 
 
-def _bulk_answer(request: HttpRequest, outcome: dict[str, Any], *, status: int) -> HttpResponse:
+def _bulk_answer(request: HtmxHttpRequest, outcome: dict[str, Any], *, status: int) -> HttpResponse:
     results = [row["result"] for row in outcome.get("results", [])]
     context = {
         **outcome,
@@ -254,7 +255,7 @@ def _current_config(action: Action) -> str | None:
     return pretty_json(runtime_get(key))
 
 
-def _detail_or_404(request: HttpRequest, action_id: UUID) -> dict[str, Any]:
+def _detail_or_404(request: HtmxHttpRequest, action_id: UUID) -> dict[str, Any]:
     context = detail_context(action_id=action_id, user=request.user)
     if context is None:
         raise Http404("No such action, or you may not see it.")
@@ -263,7 +264,7 @@ def _detail_or_404(request: HttpRequest, action_id: UUID) -> dict[str, Any]:
 
 @require_GET
 @login_required
-def detail(request: HttpRequest, action_id: UUID) -> HttpResponse:
+def detail(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
     context = _detail_or_404(request, action_id)
     return render(request, "review/detail.html", {**context, **_blank_forms(context)})
 
@@ -278,7 +279,7 @@ def _blank_forms(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def _panel(
-    request: HttpRequest, action_id: UUID, *, message: str, level: str, status: int, **extra: Any
+    request: HtmxHttpRequest, action_id: UUID, *, message: str, level: str, status: int, **extra: Any
 ) -> HttpResponse:
     """Answer a decision or edit: the refreshed decision panel for htmx, the whole page otherwise.
 
@@ -322,7 +323,7 @@ def _refusal(error: exceptions.ActionError, action: Action, user: AbstractBaseUs
     return _sentence(error.detail)
 
 
-def _refused(request: HttpRequest, action: Action, error: exceptions.ActionError) -> HttpResponse:
+def _refused(request: HtmxHttpRequest, action: Action, error: exceptions.ActionError) -> HttpResponse:
     """A refused decision or edit. When the action changed, the whole page reloads with the new
     version: a panel refreshed alone would offer a decision on parameters the page no longer shows."""
     message = _refusal(error, action, request.user)
@@ -334,7 +335,7 @@ def _refused(request: HttpRequest, action: Action, error: exceptions.ActionError
 
 @require_POST
 @login_required
-def decide(request: HttpRequest, action_id: UUID) -> HttpResponse:
+def decide(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
     context = _detail_or_404(request, action_id)
     action = context["action"]
     form = DecisionForm(request.POST)
@@ -366,7 +367,7 @@ def decide(request: HttpRequest, action_id: UUID) -> HttpResponse:
     return _panel(request, action_id, message=message, level="success", status=200)
 
 
-def _edit_not_saved(request: HttpRequest, action_id: UUID, form: EditForm) -> HttpResponse:
+def _edit_not_saved(request: HtmxHttpRequest, action_id: UUID, form: EditForm) -> HttpResponse:
     return _panel(
         request,
         action_id,
@@ -380,7 +381,7 @@ def _edit_not_saved(request: HttpRequest, action_id: UUID, form: EditForm) -> Ht
 
 @require_POST
 @login_required
-def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
+def edit(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
     context = _detail_or_404(request, action_id)
     action = context["action"]
     form = EditForm(request.POST)
@@ -432,7 +433,7 @@ def edit(request: HttpRequest, action_id: UUID) -> HttpResponse:
 
 @require_GET
 @login_required
-def changes(request: HttpRequest, action_id: UUID) -> HttpResponse:
+def changes(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
     """The diff a file write would make, loaded after the detail page (it reads the file in the sandbox)."""
     action = action_get_for(action_id=action_id, user=request.user)
     if action is None or not is_file_write(action):
@@ -456,7 +457,7 @@ LINK_REFUSALS = {
 CHANNEL_WORDS = {"email": "your notification email", "webhook": "a shared channel (any reviewer may use it once)"}
 
 
-def _link_refused(request: HttpRequest, error: exceptions.ActionError, link: OneTapLink | None) -> HttpResponse:
+def _link_refused(request: HtmxHttpRequest, error: exceptions.ActionError, link: OneTapLink | None) -> HttpResponse:
     title = next((words for kind, words in LINK_REFUSALS.items() if isinstance(error, kind)), "Not allowed")
     # Never the token itself: it is a credential until it expires.
     logger.info("one-tap link refused for %s (%s): %s", request.user.get_username(), error.status_code, title)
@@ -473,7 +474,7 @@ def _link_refused(request: HttpRequest, error: exceptions.ActionError, link: One
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def link(request: HttpRequest, token: str) -> HttpResponse:
+def link(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """A one-tap link: GET shows the whole action to confirm; only the POST from that page decides."""
     one_tap = None
     try:
@@ -514,7 +515,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 @reviewer_required
-def alert_sound(request: HttpRequest) -> HttpResponse:
+def alert_sound(request: HtmxHttpRequest) -> HttpResponse:
     """Turn the queue's alert sound on or off for this reviewer, on every device they use."""
     form = AlertSoundForm(request.POST)
     form.is_valid()  # an unchecked box sends nothing: off
