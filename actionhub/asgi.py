@@ -22,10 +22,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from approvals.routing import websocket_urlpatterns as approvals_websockets  # noqa: E402
 from audit.routing import websocket_urlpatterns as audit_websockets  # noqa: E402
 from chat.routing import websocket_urlpatterns as chat_websockets  # noqa: E402
 from realtime.security import SameOriginValidator  # noqa: E402
+from review.routing import websocket_urlpatterns as review_websockets  # noqa: E402
 
 ASYNC_PATHS = frozenset({"/api/chat"})
 threaded_wsgi_app = WSGIMiddleware(get_wsgi_application(), workers=settings.ACTIONHUB_HTTP_THREADS)
@@ -45,7 +45,7 @@ async def websocket_not_found(scope, receive, send) -> None:
     await send({"type": "websocket.close"})
 
 
-websocket_routes = [*approvals_websockets, *chat_websockets, *audit_websockets, re_path(r"", websocket_not_found)]
+websocket_routes = [*review_websockets, *chat_websockets, *audit_websockets, re_path(r"", websocket_not_found)]
 
 application = ProtocolTypeRouter(
     {

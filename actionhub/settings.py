@@ -153,6 +153,8 @@ INSTALLED_APPS = [
     "ninja",
     "audit",
     "approvals",
+    "review",
+    "notifications",
     "worker",
     "health",
     "rules",

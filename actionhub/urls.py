@@ -8,13 +8,13 @@ from django.urls import include, path
 
 from api.api import api
 from api.metrics import metrics
-from approvals import views as approval_views
 from health import views as health_views
+from review import views as review_views
 
 urlpatterns = [
-    path("", approval_views.home, name="home"),
+    path("", review_views.home, name="home"),
     path("approvals/rules/", include("rules.urls")),
-    path("approvals/", include("approvals.urls")),
+    path("approvals/", include("review.urls")),
     path("chat/", include("chat.urls")),
     path("status/", health_views.status_page, name="status"),
     path("audit/", include("audit.urls")),

@@ -25,7 +25,6 @@ from api.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
 from api.status import status_payload
 from approvals.assignment import assigned_names, assigned_names_by_action, viewer_for
 from approvals.authorship import action_editors
-from approvals.bulk import BulkItem, actions_decide_bulk
 from approvals.exceptions import ActionError
 from approvals.kinds.model_switch import ModelSwitchKind
 from approvals.models import Action, Status
@@ -44,6 +43,7 @@ from chat.kind import CHAT
 from lib.ratelimit import RateLimited, check_rate_limit
 from lib.roles import can_see_rules, is_auditor, is_reviewer
 from llm.client import LLMClient, LLMError
+from review.bulk import BulkItem, actions_decide_bulk
 from rules.models import Rule
 from rules.selectors import rule_state, rules_list
 from rules.services import rule_create, rule_disable

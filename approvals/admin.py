@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from approvals.kinds.registry import kind_choices
-from approvals.models import Action, Approval, LinkUse, RoutingRule, RuntimeSetting, WorkerHeartbeat
+from approvals.models import Action, Approval, RoutingRule, RuntimeSetting
 from audit.admin import ReadOnlyAdmin
 
 
@@ -67,17 +67,3 @@ class RuntimeSettingAdmin(ReadOnlyAdmin):
     """Read-only: runtime settings change through audited config_change actions."""
 
     list_display = ("key", "value", "updated_at", "updated_by")
-
-
-@admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
-    list_display = ("worker_id", "pid", "started_at", "last_seen")
-
-
-@admin.register(LinkUse)
-class LinkUseAdmin(ReadOnlyAdmin):
-    """Read-only: a link use is written with the decision it made."""
-
-    list_display = ("used_at", "action", "user", "decision", "channel", "nonce")
-    list_filter = ("decision", "channel")
-    search_fields = ("action__id", "user__username", "nonce")

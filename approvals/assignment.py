@@ -17,7 +17,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from approvals.models import Action, RoutingRule
 from lib.roles import REVIEWERS, is_reviewer
@@ -45,22 +45,20 @@ def action_assign(*, action: Action) -> list[str]:
     """Store the groups that review `action`, now. Runs in action_create's transaction, so a later
     routing change never reassigns actions already waiting."""
     names = route_group_names(action_type=action.action_type, skill_id=action.skill_id)
-    if names:
-        # A group named in the settings but not created yet is created empty: only superusers see
-        # the action until an administrator adds members, rather than every reviewer seeing it.
-        groups = [Group.objects.get_or_create(name=name)[0] for name in names]
+    # A group named in the settings but not created yet is created empty: only superusers see
+    # the action until an administrator adds members, rather than every reviewer seeing it.
+    groups = [Group.objects.get_or_create(name=name)[0] for name in names]
+    if groups:
         action.assigned_groups.add(*groups)
-    action.__dict__["_assigned_names"] = names
+    action.assigned_group_list = groups  # as assigned_names would prefetch them
     return names
 
 
 def assigned_names(action: Action) -> list[str]:
     """The names of the groups `action` is routed to, sorted; [] when every reviewer may decide it."""
-    cached = action.__dict__.get("_assigned_names")
-    if cached is None:
-        cached = sorted(action.assigned_groups.values_list("name", flat=True))
-        action.__dict__["_assigned_names"] = cached
-    return cached
+    if getattr(action, "assigned_group_list", None) is None:
+        prefetch_related_objects([action], Prefetch("assigned_groups", to_attr="assigned_group_list"))
+    return sorted(group.name for group in action.assigned_group_list)
 
 
 def escalation_time(*, created_at: datetime, expires_at: datetime | None) -> datetime | None:
@@ -79,10 +77,10 @@ def escalation_time(*, created_at: datetime, expires_at: datetime | None) -> dat
 def user_group_ids(user: AbstractBaseUser | AnonymousUser) -> frozenset[int]:
     if not user.is_authenticated:
         return frozenset()
-    cached = user.__dict__.get("_actionhub_group_ids")
+    cached: frozenset[int] | None = getattr(user, "actionhub_group_ids", None)
     if cached is None:
         cached = frozenset(user.groups.values_list("id", flat=True))
-        user.__dict__["_actionhub_group_ids"] = cached
+        user.actionhub_group_ids = cached  # read once per user object (per request, per socket)
     return cached
 
 
@@ -151,7 +149,7 @@ def assignments_prefetched(action_ids: list[UUID]) -> Iterator[None]:
 
 
 def assigned_group_ids(action: Action) -> frozenset[int]:
-    cached = action.__dict__.get("_assigned_group_ids")
+    cached: frozenset[int] | None = getattr(action, "assigned_group_id_set", None)
     prefetched = _prefetched.get()
     if cached is None and prefetched is not None and action.pk in prefetched:
         cached = prefetched[action.pk]
@@ -159,7 +157,7 @@ def assigned_group_ids(action: Action) -> frozenset[int]:
         # The link table alone (no join to auth_group): this runs in every decision's transaction.
         links = Action.assigned_groups.through.objects.filter(action_id=action.pk)
         cached = frozenset(links.values_list("group_id", flat=True))
-        action.__dict__["_assigned_group_ids"] = cached
+        action.assigned_group_id_set = cached
     return cached
 
 

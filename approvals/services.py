@@ -36,7 +36,6 @@ from approvals.exceptions import (
 )
 from approvals.kinds.registry import find_kind
 from approvals.models import Action, ActionEdit, Approval, Decision, SecurityLevel, Status
-from approvals.notifications import enqueue_held_notification
 from approvals.parameters import validate_parameters
 from approvals.policy import classify
 from approvals.runtime import expiry_for, runtime_values
@@ -169,7 +168,7 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
             return action
         if held:
             events.action_changed(action_id=action.id, status=Status.PENDING)
-            transaction.on_commit(lambda: enqueue_held_notification(action_id=action.id))
+            transaction.on_commit(lambda: signals.action_held.send(sender=Action, action_id=action.id))
         else:
             Approval.objects.create(
                 action=action,
@@ -446,7 +445,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
     )
     events.action_changed(action_id=action.id, status=Status.PENDING)
     if classification.level in HELD_LEVELS:  # earlier approvals are void: reviewers must look again
-        transaction.on_commit(lambda: enqueue_held_notification(action_id=action.id))
+        transaction.on_commit(lambda: signals.action_held.send(sender=Action, action_id=action.id))
     if classification.level not in HELD_LEVELS:
         Approval.objects.create(
             action=action,

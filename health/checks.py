@@ -16,10 +16,11 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from approvals.models import Action, SecurityLevel, Status, WorkerHeartbeat
+from approvals.models import Action, SecurityLevel, Status
 from approvals.runtime import runtime_get
 from llm.client import LLMClient, LLMError
 from skills.sandbox import docker_status
+from worker.models import WorkerHeartbeat
 
 # Workers renew their heartbeat every few seconds; one silent for longer is presumed dead.
 WORKER_ALIVE_WITHIN = timedelta(seconds=15)

@@ -22,11 +22,11 @@ User = AbstractBaseUser | AnonymousUser
 def _in_group(user: User, name: str) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
-    cache = user.__dict__.setdefault("_actionhub_groups", None)
-    if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))
-        user.__dict__["_actionhub_groups"] = cache
-    return name in cache
+    names: set[str] | None = getattr(user, "actionhub_group_names", None)
+    if names is None:
+        names = set(user.groups.values_list("name", flat=True))
+        user.actionhub_group_names = names  # read once per user object (per request, per socket)
+    return name in names
 
 
 def is_reviewer(user: User) -> bool:

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from approvals import exceptions
 from approvals.models import Action
-from approvals.views import detail_context
 from lib.roles import can_see_rules, is_rule_admin, role_required
+from review.views import detail_context
 from rules.forms import RuleForm
 from rules.matching import fields_for
 from rules.models import Rule

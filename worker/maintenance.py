@@ -9,9 +9,9 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from approvals.escalation import actions_escalate_due
 from approvals.models import Action, Status
 from approvals.services import action_recover, actions_expire_due
+from review.escalation import actions_escalate_due
 from rules.services import rules_expire_due
 from worker.tasks import enqueue_execution
 

@@ -6,7 +6,6 @@ from uuid import UUID
 
 from django_tasks import TaskContext, task
 
-from approvals.notifications import notification_deliver, notification_fan_out
 from worker.executor import run_action
 from worker.wakeup import wake_workers
 
@@ -20,13 +19,3 @@ def enqueue_execution(*, action_id: UUID) -> None:
 def execute_action(context: TaskContext, action_id: str) -> str:
     worker_ids = context.task_result.worker_ids
     return run_action(action_id=action_id, worker_id=worker_ids[-1] if worker_ids else "unknown")
-
-
-@task()
-def notify_action_held(action_id: str) -> list[str]:
-    return notification_fan_out(action_id=UUID(action_id))
-
-
-@task()
-def deliver_notification(action_id: str, channel: str, target: str, attempt: int) -> str:
-    return notification_deliver(action_id=UUID(action_id), channel=channel, target=target, attempt=attempt)

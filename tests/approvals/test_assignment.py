@@ -8,9 +8,9 @@ from django.core import mail
 from django.test import Client
 
 from approvals.models import Action, RoutingRule, Status
-from approvals.notifications import reviewer_recipients
-from tests.approvals.test_notifications import run_notification_tasks
+from notifications.services import reviewer_recipients
 from tests.factories import MEDIUM_ACTION, make_action, make_user
+from tests.notifications.test_delivery import run_notification_tasks
 
 DELETE = {"action_type": "file_operation", "parameters": {"operation": "delete", "path": "notes/old.txt"}}
 PYTHON = {"action_type": "skill_execution", "skill_id": "python", "parameters": {"script": "print(1)"}}

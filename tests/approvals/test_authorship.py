@@ -17,10 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals.exceptions import EditedByYou
-from approvals.links import decision_links
 from approvals.models import Action, ActionEdit, Approval, Status
-from approvals.notifications import EMAIL
 from approvals.services import action_decide, action_edit
+from notifications.channels import EMAIL
+from review.links import decision_links
 from rules.models import Rule
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action, make_user
 

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from approvals.models import Action
-from approvals.notifications import email_body, slack_body
 from approvals.reversibility import reversibility_of
+from notifications.messages import email_body, slack_body
 from skills.registry import all_skills
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action
 from tests.skills.conftest import write_skill

@@ -81,7 +81,7 @@ def test_it_holds_high_actions_and_enqueues_only_the_reviewer_notification(alice
     assert action.approvals_required == 1
     assert action.expires_at is not None
     queued = list(DBTaskResult.objects.values_list("task_path", flat=True))
-    assert queued == ["worker.tasks.notify_action_held"]
+    assert queued == ["notifications.tasks.notify_action_held"]
 
 
 def test_it_ignores_a_security_level_claimed_by_the_requester(alice):

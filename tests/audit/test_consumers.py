@@ -10,8 +10,8 @@ from django.db import connections
 from django.test import Client
 
 from audit.services import audit_append
-from tests.approvals.test_consumers import connect, receive_until, session_cookie
 from tests.factories import HIGH_ACTION, MEDIUM_ACTION, make_action, make_user
+from tests.review.test_consumers import connect, receive_until, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

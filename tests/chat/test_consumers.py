@@ -12,8 +12,8 @@ from django.db import connections
 from approvals.services import action_decide
 from chat.models import Message
 from chat.services import conversation_create, conversation_delete, message_send
-from tests.approvals.test_consumers import connect, receive_until, session_cookie
 from tests.factories import make_user
+from tests.review.test_consumers import connect, receive_until, session_cookie
 from worker.executor import run_action
 
 pytestmark = pytest.mark.django_db(transaction=True)

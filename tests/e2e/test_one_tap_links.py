@@ -13,7 +13,7 @@ WRITE = {"action_type": "file_operation", "parameters": {"operation": "delete", 
 
 SIGN = """
 from django.contrib.auth import get_user_model
-from approvals.links import decision_links
+from review.links import decision_links
 from approvals.models import Action
 action = Action.objects.get(id="{action_id}")
 bob = get_user_model().objects.get(username="bob")

@@ -9,11 +9,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from approvals.models import WorkerHeartbeat
 from skills import sandbox
 from tests.conftest import require
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action, make_user
 from tests.llm.fake_llm import FakeLLMServer
+from worker.models import WorkerHeartbeat
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

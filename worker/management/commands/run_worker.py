@@ -20,10 +20,11 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from approvals.models import Action, Status, WorkerHeartbeat
+from approvals.models import Action, Status
 from audit.services import audit_full_pass_step
 from skills.runner import sandbox_prepare, sandbox_shutdown
 from worker.maintenance import TASK_PATH, prune_finished_tasks, run_maintenance
+from worker.models import WorkerHeartbeat
 from worker.wakeup import waiter
 
 logger = logging.getLogger("worker")

@@ -1,0 +1,83 @@
+"""/ws/approvals/: pushes rendered fragments to open queue and detail pages.
+
+Queue sockets (reviewers only) get the changed rows their reviewer may decide (routing:
+approvals/assignment.py), or their removal, plus fresh counts; a socket opened with
+`?action=<id>` (anyone who may see that action) gets its live detail panel. Sockets close when
+their session logs out.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+
+from approvals import events
+from approvals.assignment import viewer_for
+from approvals.kinds.registry import kind_names
+from approvals.selectors import QUEUE_LEVELS, action_get_for
+from lib.roles import is_reviewer
+from realtime.consumers import SessionConsumer, SharedRenders
+from review.fragments import detail_fragment, queue_counts_html, queue_rows
+
+logger = logging.getLogger(__name__)
+
+# One render per broadcast per process, shared by every queue socket of this process: the rows
+# under (sent, ids), the counts under (sent, viewer key).
+_renders = SharedRenders()
+
+
+class ApprovalsConsumer(SessionConsumer):
+    def groups_to_join(self) -> list[str]:
+        return [events.action_group(self.action_id) if self.action_id else events.APPROVALS_GROUP]
+
+    def allowed(self) -> bool:
+        self.action_id = self.query_value("action")
+        self.seen_hash = self.query_value("seen")
+        self.level = self.query_value("level") or None
+        self.action_type = self.query_value("type") or None
+        self.assigned_only = self.query_value("assigned") == "me"
+        if self.action_id is not None:
+            try:
+                action_id = UUID(self.action_id)
+            except ValueError:
+                return False
+            return action_get_for(action_id=action_id, user=self.user) is not None
+        if self.level not in (None, *QUEUE_LEVELS) or self.action_type not in (None, *kind_names()):
+            return False
+        self.viewer = viewer_for(self.user)
+        return is_reviewer(self.user)
+
+    async def action_changed(self, event: dict[str, Any]) -> None:
+        await self._changed([event["action_id"]], event.get("sent", 0.0))
+
+    async def actions_changed(self, event: dict[str, Any]) -> None:
+        """Many actions changed at once (a bulk decision): one message with every row."""
+        await self._changed(event["action_ids"], event.get("sent", 0.0))
+
+    async def _changed(self, action_ids: list[str], sent: float) -> None:
+        if not await self.allowed_now():
+            return
+        if self.action_id is not None:
+            html = await database_sync_to_async(detail_fragment)(
+                action_id=self.action_id, user=self.user, seen_hash=self.seen_hash
+            )
+        else:
+            html = await self._queue_html(action_ids, sent)
+        if html:
+            await self.send(text_data=html)
+
+    async def _queue_html(self, action_ids: list[str], sent: float) -> str:
+        rows = await _renders.get(("rows", sent, tuple(action_ids)), queue_rows, action_ids=action_ids)
+        parts = [
+            row.for_socket(
+                viewer=self.viewer, level=self.level, action_type=self.action_type, assigned_only=self.assigned_only
+            )
+            for row in rows
+        ]
+        if not any(parts):  # nothing this reviewer may see changed, so neither did their counts
+            return ""
+        counts = await _renders.get(("counts", sent, self.viewer.key), queue_counts_html, viewer=self.viewer)
+        return "".join(parts) + counts

@@ -1,0 +1,88 @@
+"""Rendered HTML fragments pushed over /ws/approvals/ for htmx's websocket extension.
+
+The queue row of an action looks the same to every reviewer who may see it, so a web process
+renders it once per broadcast and sends the same bytes to each socket allowed to see it (counts
+once per set of groups); the detail panel depends on who looks (their own action, their own
+vote), so it is rendered per socket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.template.loader import render_to_string
+
+from approvals.assignment import Viewer, assigned_ids_by_action, assigned_names_by_action
+from approvals.models import Action, Status
+from approvals.selectors import approvals_by_action, queue_counts
+from review.views import detail_context
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    action_id: str
+    pending: bool
+    security_level: str
+    action_type: str
+    assigned: frozenset[int]
+    row_html: str
+    remove_html: str
+
+    def for_socket(self, *, viewer: Viewer, level: str | None, action_type: str | None, assigned_only: bool) -> str:
+        """What one queue socket receives for this action: the row, its removal, or nothing at all
+        when the action is routed to groups the socket's reviewer is not in."""
+        if not viewer.sees(self.assigned):
+            return ""
+        matches = (
+            level in (None, self.security_level)
+            and action_type in (None, self.action_type)
+            and (not assigned_only or viewer.assigned_to(self.assigned))
+        )
+        return self.row_html if self.pending and matches else self.remove_html
+
+
+def queue_rows(*, action_ids: list[str]) -> list[QueueRow]:
+    """The queue rows of changed actions, rendered once for every socket of this process."""
+    actions = list(Action.objects.select_related("requested_by").filter(id__in=action_ids))
+    pending_ids = [action.id for action in actions if action.status == Status.PENDING]
+    approvals = approvals_by_action(pending_ids)
+    names = assigned_names_by_action([action.id for action in actions])
+    group_ids = assigned_ids_by_action([action.id for action in actions])
+    order = {str(action_id): index for index, action_id in enumerate(action_ids)}
+    rows = []
+    for action in sorted(actions, key=lambda action: order.get(str(action.id), 0)):
+        pending = action.status == Status.PENDING
+        row_html = ""
+        if pending:
+            context = {"action": action, "approvals": approvals[action.id], "assigned": names[action.id], "oob": True}
+            row_html = render_to_string("review/queue.html#queue-row", context)
+        rows.append(
+            QueueRow(
+                action_id=str(action.id),
+                pending=pending,
+                security_level=action.security_level,
+                action_type=action.action_type,
+                assigned=group_ids[action.id],
+                row_html=row_html,
+                remove_html=f'<li id="action-{action.id}" hx-swap-oob="delete"></li>',
+            )
+        )
+    return rows
+
+
+def queue_counts_html(*, viewer: Viewer) -> str:
+    """Fresh counts as `viewer` (and every reviewer with the same groups) sees them."""
+    return render_to_string("review/queue.html#queue-counts", {"counts": queue_counts(viewer=viewer), "oob": True})
+
+
+def detail_fragment(*, action_id: UUID | str, user: AbstractBaseUser, seen_hash: str | None) -> str:
+    """The live part of the detail page (status, quorum, outcome, timeline), as `user` sees it.
+
+    Once the action is no longer pending, the decision panel is replaced too, saying what happened.
+    """
+    context = detail_context(action_id=action_id, user=user, seen_hash=seen_hash)
+    if context is None:
+        return ""
+    return render_to_string("review/detail.html#detail-live", {**context, "oob": True, "push": True})
