@@ -43,8 +43,8 @@ from audit.chain import canonical_json
 from audit.services import SYSTEM_ACTOR, audit_append
 from lib.roles import is_reviewer
 from rules.evaluation import rules_deciding
+from rules.hits import rule_hit_record
 from rules.matching import CompiledRule
-from rules.services import rule_hit_record
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,6 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from approvals.exceptions import (
@@ -278,30 +276,3 @@ def rules_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
             )
         expired += 1
     return expired
-
-
-def rule_hit_record(
-    *, rule_id: int, updated_at: datetime | None, effect: str, action_id: UUID, now: datetime
-) -> str | None:
-    """Count a hit and put it on the action's timeline; returns the rule's note, or None if the
-    rule changed since this process compiled it (edited, disabled or expired elsewhere), so the
-    caller must not use it.
-
-    Runs in the caller's transaction. The count is an atomic increment: concurrent hits all count.
-    """
-    claimed = Rule.objects.filter(
-        id=rule_id, updated_at=updated_at, disabled_at__isnull=True, expired_at__isnull=True, expires_at__gt=now
-    ).update(
-        hit_count=F("hit_count") + 1,
-        last_hit_at=Greatest(Coalesce("last_hit_at", Value(now)), Value(now)),
-    )
-    if not claimed:
-        return None
-    note = Rule.objects.filter(id=rule_id).values_list("note", flat=True).first() or ""
-    audit_append(
-        actor=f"rule:{rule_id}",
-        event="rule.matched",
-        action_id=action_id,
-        data={"rule_id": rule_id, "effect": effect, "reason": note or f"{effect} rule #{rule_id}"},
-    )
-    return note
