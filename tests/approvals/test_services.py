@@ -45,11 +45,12 @@ def test_it_allows_exactly_the_transitions_in_the_map(alice, source, target):
     before = AuditEntry.objects.count()
     with transaction.atomic():
         if allowed:
-            changed = _transition(action_id=action.id, source=source, target=target, actor="system", event="t")
+            changed = _transition(action, source=source, target=target, actor="system", event="t")
             assert changed
+            assert action.status == target, "the instance holds what was written"
         else:
             with pytest.raises(InvalidTransition):
-                _transition(action_id=action.id, source=source, target=target, actor="system", event="t")
+                _transition(action, source=source, target=target, actor="system", event="t")
     action.refresh_from_db()
     assert action.status == (target if allowed else source)
     assert AuditEntry.objects.count() == before + (1 if allowed else 0)
@@ -58,9 +59,8 @@ def test_it_allows_exactly_the_transitions_in_the_map(alice, source, target):
 def test_it_refuses_a_transition_from_a_stale_status(alice):
     action = make_action(alice)
     with transaction.atomic():
-        assert not _transition(
-            action_id=action.id, source=Status.APPROVED, target=Status.EXECUTING, actor="system", event="t"
-        )
+        assert not _transition(action, source=Status.APPROVED, target=Status.EXECUTING, actor="system", event="t")
+    assert action.status == Status.PENDING, "a refused transition leaves the instance as it was"
     action.refresh_from_db()
     assert action.status == Status.PENDING
 
