@@ -7,10 +7,10 @@ from typing import Any
 
 from django.conf import settings
 
-from actionhub.settings import parse_duration
 from approvals.exceptions import InvalidParameters
 from approvals.models import ActionType
 from approvals.runtime import CONFIG_KEYS
+from lib.durations import parse_duration
 from lib.urlnorm import InvalidURL, NormalURL, normalize_url
 from skills.registry import get_skill
 

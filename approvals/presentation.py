@@ -40,10 +40,6 @@ def action_summary(action: Action) -> str:
             return _clip(f"{action.skill_id or 'skill'}: {pairs}")
 
 
-def pretty_json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-
-
 def duration_words(delta: timedelta) -> str:
     """'3d 4h', '12m 5s', '40s': two units at most, never negative."""
     seconds = max(0, int(delta.total_seconds()))

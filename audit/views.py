@@ -13,21 +13,18 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from approvals.models import Action
-from approvals.presentation import action_summary
-from audit.chart import chart_build, chart_range
 from audit.export import csv_lines, jsonl_lines
 from audit.forms import AuditFilterForm
 from audit.presentation import entries_html
 from audit.selectors import (
     action_levels,
-    actions_per_day,
     audit_action_timeline,
     audit_export_rows,
     audit_head_seq,
     audit_page,
 )
 from audit.services import audit_chain_state
+from audit.subjects import subjects
 from lib.roles import is_auditor, role_required
 
 PAGE_SIZE = 50
@@ -60,23 +57,20 @@ def history(request: HttpRequest) -> HttpResponse:
         return _bad_filters(request, form)
     filters = form.filters()
     before = form.cleaned_data["before"]
-    entries = audit_page(filters=filters, before_seq=before, limit=PAGE_SIZE + 1)
-    more = len(entries) > PAGE_SIZE
-    entries = entries[:PAGE_SIZE]
+    page = audit_page(filters=filters, before_seq=before, limit=PAGE_SIZE)
     context = {
         "form": form,
-        "rows": entry_rows(entries),
+        "rows": entry_rows(page.items),
         "first_page": before is None,
-        "next_query": form.query(before=entries[-1].seq) if more else "",
+        "next_query": form.query(before=page.next_key[0]) if page.next_key else "",
         "filter_query": form.query(),
         "filtered": bool(form.query()),
     }
     if request.htmx and before is not None:
         return render(request, "audit/history.html#entries-page", context)
-    today = timezone.now().date()
-    start, end, clipped = chart_range(since=form.cleaned_data["since"], until=form.cleaned_data["until"], today=today)
-    days = actions_per_day(start=start, end=end, security_level=filters.security_level)
-    context["chart"] = chart_build(days=days, clipped=clipped)
+    context |= subjects().history_context(
+        since=form.cleaned_data["since"], until=form.cleaned_data["until"], security_level=filters.security_level
+    )
     context["state"] = audit_chain_state()
     context["head_seq"] = audit_head_seq()
     return render(request, "audit/history.html", context)
@@ -86,13 +80,14 @@ def history(request: HttpRequest) -> HttpResponse:
 @auditor_required
 def timeline(request: HttpRequest, action_id: UUID) -> HttpResponse:
     entries = audit_action_timeline(action_id=action_id)
-    action = Action.objects.select_related("requested_by").filter(id=action_id).first()
+    action = subjects().action_context(action_id)
     if action is None and not entries:
         raise Http404("No audit entries for this action.")
     context = {
-        "action": action,
+        "action": None,
+        "summary": "",
+        **(action or {}),
         "action_id": action_id,
-        "summary": action_summary(action) if action else "",
         "rows": entry_rows(entries),
     }
     return render(request, "audit/timeline.html", context)

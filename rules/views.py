@@ -16,7 +16,7 @@ from approvals import exceptions
 from approvals.models import Action
 from approvals.views import detail_context
 from lib.roles import can_see_rules, is_rule_admin, role_required
-from rules.forms import RuleForm
+from rules.forms import RuleForm, RuleListForm
 from rules.matching import fields_for
 from rules.models import Rule
 from rules.selectors import rule_get, rule_preview, rule_state, rules_list, suggested_matchers
@@ -34,17 +34,20 @@ rule_admin_required = role_required(is_rule_admin, NOT_A_RULE_ADMIN)
 @require_GET
 @role_required(can_see_rules, NOT_SHOWN_RULES)
 def rule_list(request: HttpRequest) -> HttpResponse:
-    before = request.GET.get("before", "")
-    rules = rules_list(before_id=int(before) if before.isdigit() else None, limit=LIST_PAGE + 1)
-    page = rules[:LIST_PAGE]
-    for rule in page:
+    form = RuleListForm(request.GET)
+    if not form.is_valid():
+        context = {"form": form, "rules": [], "can_write": is_rule_admin(request.user)}
+        return render(request, "rules/list.html", context, status=400)
+    page = rules_list(before_id=form.cleaned_data["before"], limit=LIST_PAGE)
+    for rule in page.items:
         rule.state = rule_state(rule)
     return render(
         request,
         "rules/list.html",
         {
-            "rules": page,
-            "older": page[-1].id if len(rules) > LIST_PAGE else None,
+            "form": form,
+            "rules": page.items,
+            "older": page.next_key[0] if page.next_key else None,
             "can_write": is_rule_admin(request.user),
         },
     )

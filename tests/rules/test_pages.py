@@ -304,3 +304,18 @@ def test_it_shows_a_form_error_for_a_url_with_a_malformed_port(alice, erin, sett
     assert "port must be a number from 1 to 65535" in response.content.decode()
     assert Rule.objects.count() == 0
     assert Action.objects.get(id=action.id).status == Status.PENDING
+
+
+@pytest.mark.parametrize(
+    "before, error",
+    [
+        ("²", "this page link is not valid; start from the first page"),
+        ("abc", "this page link is not valid; start from the first page"),
+        ("99999999999999999999999", "less than or equal to 9223372036854775807"),
+        ("0", "greater than or equal to 1"),
+    ],
+)
+def test_it_answers_a_rule_list_page_link_it_did_not_write_with_a_form_error(bob, before, error):
+    response = logged_in(bob).get("/approvals/rules/", {"before": before})
+    assert response.status_code == 400
+    assert error in response.content.decode()
