@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -25,6 +25,7 @@ from audit.selectors import (
 )
 from audit.services import audit_chain_state
 from audit.subjects import subjects
+from lib.htmx import HtmxHttpRequest
 from lib.roles import is_auditor, role_required
 
 PAGE_SIZE = 50
@@ -39,7 +40,7 @@ def entry_rows(entries: list[Any]) -> list[dict[str, Any]]:
     return entries_html(entries, action_levels([entry.action_id for entry in entries]))
 
 
-def _bad_filters(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
+def _bad_filters(request: HtmxHttpRequest, form: AuditFilterForm) -> HttpResponse:
     """The page with the form's errors and nothing filtered (for the page and its exports alike)."""
     return render(
         request,
@@ -51,7 +52,7 @@ def _bad_filters(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def history(request: HttpRequest) -> HttpResponse:
+def history(request: HtmxHttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return _bad_filters(request, form)
@@ -78,7 +79,7 @@ def history(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def timeline(request: HttpRequest, action_id: UUID) -> HttpResponse:
+def timeline(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
     entries = audit_action_timeline(action_id=action_id)
     action = subjects().action_context(action_id)
     if action is None and not entries:
@@ -93,7 +94,7 @@ def timeline(request: HttpRequest, action_id: UUID) -> HttpResponse:
     return render(request, "audit/timeline.html", context)
 
 
-def _export(request: HttpRequest, *, kind: str) -> HttpResponse:
+def _export(request: HtmxHttpRequest, *, kind: str) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return _bad_filters(request, form)
@@ -110,11 +111,11 @@ def _export(request: HttpRequest, *, kind: str) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: HtmxHttpRequest) -> HttpResponse:
     return _export(request, kind="csv")
 
 
 @require_GET
 @auditor_required
-def export_jsonl(request: HttpRequest) -> HttpResponse:
+def export_jsonl(request: HtmxHttpRequest) -> HttpResponse:
     return _export(request, kind="jsonl")
