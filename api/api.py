@@ -21,7 +21,6 @@ from ninja.parser import Parser
 
 from api import schemas, strict_json
 from api.auth import AUTH
-from api.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
 from api.status import status_payload
 from approvals.assignment import assigned_names, assigned_names_by_action, viewer_for
 from approvals.authorship import action_editors
@@ -40,6 +39,7 @@ from approvals.selectors import (
 from approvals.services import action_create, action_decide, action_edit
 from audit.selectors import audit_entries
 from chat.kind import CHAT
+from lib.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
 from lib.ratelimit import RateLimited, check_rate_limit
 from lib.roles import can_see_rules, is_auditor, is_reviewer
 from llm.client import LLMClient, LLMError
@@ -222,32 +222,21 @@ def list_pending(request: HttpRequest, limit: int | None = None, cursor: str | N
     if assigned not in ("", "me"):
         raise HttpError(400, "assigned must be 'me' or left out")
     size = clamp_limit(limit)
-    after = decode_cursor(cursor, size=2)
-    key = None
-    if after is not None:
-        try:
-            created_at = parse_datetime(str(after[0]))
-            key = (created_at, UUID(str(after[1])))
-        except ValueError as exc:
-            raise BadCursor("cursor is not valid") from exc
-        if created_at is None or created_at.tzinfo is None:
-            raise BadCursor("cursor is not valid")
-    actions = pending_actions(
-        viewer=viewer_for(request.user), after=key, limit=size + 1, assigned_only=assigned == "me"
-    )
-    page, more = actions[:size], len(actions) > size
+    after = decode_cursor(cursor, kinds=(datetime, UUID))
+    page = pending_actions(viewer=viewer_for(request.user), after=after, limit=size, assigned_only=assigned == "me")
     next_url = None
-    if more:
-        last = page[-1]
+    if page.next_key:
         mine = "&assigned=me" if assigned else ""
         next_url = request.build_absolute_uri(
-            f"{request.path}?limit={size}&cursor={encode_cursor([last.created_at.isoformat(), str(last.id)])}{mine}"
+            f"{request.path}?limit={size}&cursor={encode_cursor(page.next_key)}{mine}"
         )
     # Rendered without re-validating each item through pydantic: the payloads are built here
     # from model fields, and validation tripled the cost of a page (see bench/).
-    approvals = approvals_by_action([action.id for action in page])
-    groups = assigned_names_by_action([action.id for action in page])
-    results = [action_payload(action, approvals=approvals[action.id], groups=groups[action.id]) for action in page]
+    approvals = approvals_by_action([action.id for action in page.items])
+    groups = assigned_names_by_action([action.id for action in page.items])
+    results = [
+        action_payload(action, approvals=approvals[action.id], groups=groups[action.id]) for action in page.items
+    ]
     return api.create_response(request, {"results": results, "next": next_url}, status=200)
 
 
@@ -321,24 +310,21 @@ def list_audit(
     if not is_auditor(request.user):
         raise HttpError(403, "only auditors may read the audit history")
     size = clamp_limit(limit)
-    before = decode_cursor(cursor, size=1)
-    if before is not None and not isinstance(before[0], int):
-        raise BadCursor("cursor is not valid")
-    entries = audit_entries(
+    before = decode_cursor(cursor, kinds=(int,))
+    page = audit_entries(
         action_id=action,
         actor=actor,
         event=event,
         since=_parse_time(since, "since"),
         until=_parse_time(until, "until"),
         before_seq=before[0] if before else None,
-        limit=size + 1,
+        limit=size,
     )
-    page, more = entries[:size], len(entries) > size
     next_url = None
-    if more:
+    if page.next_key:
         query = request.GET.copy()
         query["limit"] = str(size)
-        query["cursor"] = encode_cursor([page[-1].seq])
+        query["cursor"] = encode_cursor(page.next_key)
         next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
     results = [
         {
@@ -351,7 +337,7 @@ def list_audit(
             "prev_hash": entry.prev_hash,
             "hash": entry.hash,
         }
-        for entry in page
+        for entry in page.items
     ]
     return api.create_response(request, {"results": results, "next": next_url}, status=200)
 
@@ -457,15 +443,12 @@ def list_rules(request: HttpRequest, limit: int | None = None, cursor: str | Non
     if not can_see_rules(request.user):
         raise HttpError(403, "only reviewers, auditors and rule admins may read rules")
     size = clamp_limit(limit)
-    before = decode_cursor(cursor, size=1)
-    if before is not None and (not isinstance(before[0], int) or isinstance(before[0], bool)):
-        raise BadCursor("cursor is not valid")
-    rules = rules_list(before_id=before[0] if before else None, limit=size + 1)
-    page, more = rules[:size], len(rules) > size
+    before = decode_cursor(cursor, kinds=(int,))
+    page = rules_list(before_id=before[0] if before else None, limit=size)
     next_url = None
-    if more:
-        next_url = request.build_absolute_uri(f"{request.path}?limit={size}&cursor={encode_cursor([page[-1].id])}")
-    return {"results": [rule_payload(rule) for rule in page], "next": next_url}
+    if page.next_key:
+        next_url = request.build_absolute_uri(f"{request.path}?limit={size}&cursor={encode_cursor(page.next_key)}")
+    return {"results": [rule_payload(rule) for rule in page.items], "next": next_url}
 
 
 @api.post("/rules", response=_replies({201: schemas.RuleOut}, 400, 403, 429), tags=["rules"])

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from api.status import request_user
 from approvals.models import Action
 from audit.models import AuditHead
 from health.checks import queue_depth, workers_alive
+from lib.htmx import HtmxHttpRequest
 
 
 @require_GET
-def metrics(request: HttpRequest) -> HttpResponse:
+def metrics(request: HtmxHttpRequest) -> HttpResponse:
     user = request_user(request)
     if user is None:
         return HttpResponse("authentication required\n", status=401, content_type="text/plain")

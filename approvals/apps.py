@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = "Approvals"
+
+    def ready(self) -> None:
+        from approvals.reporting import AuditSubjects
+        from audit import subjects
+
+        subjects.register(AuditSubjects())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,10 +31,6 @@ def action_diff(*, action: Action) -> FileChange | None:
     """The preview part that loads after the page; None when the action has none."""
     kind = find_kind(action.action_type)
     return kind.diff(action) if kind is not None else None
-
-
-def pretty_json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 def duration_words(delta: timedelta) -> str:

@@ -13,7 +13,12 @@ from approvals.assignment import Viewer, assigned_to, reviewable_by, viewer_for,
 from approvals.authorship import edits_prefetch
 from approvals.models import Action, Approval, Status, decider_name
 from audit.models import AuditEntry
+from lib.pagination import Page, keyset_page
 from lib.roles import is_auditor, is_reviewer
+
+# The orders of the two pending lists, and so the keys their cursors hold.
+PENDING_KEY = ("created_at", "id")
+QUEUE_KEY = ("expires_at", "id")
 
 
 def _with_approvals(queryset: QuerySet[Action]) -> QuerySet[Action]:
@@ -41,9 +46,9 @@ def action_get_for(*, action_id: UUID, user: AbstractBaseUser) -> Action | None:
 
 def pending_actions(
     *, viewer: Viewer, after: tuple[datetime, UUID] | None, limit: int, assigned_only: bool = False
-) -> list[Action]:
-    """Pending actions `viewer` may review, oldest first, by keyset (created_at, id); served by
-    action_status_created.
+) -> Page[Action]:
+    """A page of `limit` pending actions `viewer` may review, oldest first, by keyset (created_at, id);
+    served by action_status_created.
 
     Their approvals come separately from approvals_by_action (one flat query, no per-row prefetch).
     """
@@ -51,10 +56,7 @@ def pending_actions(
     if assigned_only:
         queryset = assigned_to(queryset, viewer)
     queryset = queryset.annotate(requester_name=F("requested_by__username")).prefetch_related(edits_prefetch())
-    if after is not None:
-        created_at, action_id = after
-        queryset = queryset.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=action_id))
-    return list(queryset.order_by("created_at", "id")[:limit])
+    return keyset_page(queryset, fields=PENDING_KEY, after=after, size=limit)
 
 
 def approvals_by_action(action_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
@@ -99,8 +101,9 @@ def queue_actions(
     assigned_only: bool = False,
     after: tuple[datetime, UUID] | None = None,
     limit: int,
-) -> list[Action]:
-    """Pending actions `viewer` may review, soonest to expire first, keyset-paged on (expires_at, id)."""
+) -> Page[Action]:
+    """A page of `limit` pending actions `viewer` may review, soonest to expire first, keyset-paged on
+    (expires_at, id)."""
     queryset = visible_to(Action.objects.filter(status=Status.PENDING), viewer).select_related("requested_by")
     if assigned_only:
         queryset = assigned_to(queryset, viewer)
@@ -108,10 +111,7 @@ def queue_actions(
         queryset = queryset.filter(security_level=level)
     if action_type:
         queryset = queryset.filter(action_type=action_type)
-    if after is not None:
-        expires_at, action_id = after
-        queryset = queryset.filter(Q(expires_at__gt=expires_at) | Q(expires_at=expires_at, id__gt=action_id))
-    return list(queryset.order_by("expires_at", "id")[:limit])
+    return keyset_page(queryset, fields=QUEUE_KEY, after=after, size=limit)
 
 
 def queue_counts(*, viewer: Viewer) -> dict[str, int]:

@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from approvals.models import SecurityLevel
 from audit.selectors import AuditFilters
+from audit.subjects import subjects
+from lib.pagination import PageLinkField
 
-MAX_SEQ = 2**63 - 1
 # The chart reaches a few weeks before and a day after the chosen days; these keep that arithmetic
 # inside what dates can hold, with room to spare.
 EARLIEST_DAY = date(1970, 1, 1)
@@ -25,21 +25,20 @@ def _day_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date", "min": str(EARLIEST_DAY), "max": str(LATEST_DAY)})
 
 
+def _level_choices() -> list[tuple[str, str]]:
+    return [("", "any"), *subjects().level_choices()]
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=150, strip=True)
     event = forms.CharField(required=False, max_length=64, strip=True)
     action = forms.UUIDField(
         required=False, error_messages={"invalid": "an action id is a UUID, as on the action's page"}
     )
-    level = forms.ChoiceField(choices=[("", "any"), *SecurityLevel.choices], required=False, label="Risk level")
+    level = forms.ChoiceField(choices=_level_choices, required=False, label="Risk level")
     since = forms.DateField(required=False, widget=_day_input(), label="From", validators=_DAY_VALIDATORS)
     until = forms.DateField(required=False, widget=_day_input(), label="To", validators=_DAY_VALIDATORS)
-    before = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_SEQ,
-        error_messages={"invalid": "this page link is not valid; start from the first page"},
-    )
+    before = PageLinkField(required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -15,8 +15,8 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from approvals.presentation import pretty_json
 from audit.models import AuditEntry
+from lib.jsontext import pretty_json
 
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 

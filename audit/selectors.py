@@ -1,20 +1,22 @@
-"""Reads of the audit history: filtered pages, one action's timeline, export chunks and the daily chart."""
+"""Reads of the audit history: filtered pages, one action's timeline and export chunks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from uuid import UUID
 
-from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, TextField
-from django.db.models.functions import Cast, Substr, TruncDate
+from django.db.models import F, QuerySet, TextField
+from django.db.models.functions import Cast
 
-from approvals.models import Action
 from audit.models import AuditEntry, AuditHead, AuditVerification
+from audit.subjects import subjects
+from lib.pagination import Page, keyset_after, page_split
 
 EXPORT_CHUNK = 2_000
+# Entries are paged newest first on their seq alone.
+SEQ_KEY = ("seq",)
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,7 @@ def _filtered(filters: AuditFilters) -> QuerySet[AuditEntry]:
     if filters.event:
         queryset = queryset.filter(event=filters.event)
     if filters.security_level:
-        # A correlated EXISTS, probed per entry while walking seq downwards: an IN (subquery)
-        # made SQLite collect every entry of every such action and sort them all.
-        same_level = Action.objects.filter(id=OuterRef("action_id"), security_level=filters.security_level)
-        queryset = queryset.filter(Exists(same_level))
+        queryset = queryset.filter(subjects().with_level(filters.security_level))
     if filters.since is not None:
         queryset = queryset.filter(at__gte=filters.since)
     if filters.until is not None:
@@ -69,21 +68,20 @@ def audit_entries(
     until: datetime | None = None,
     before_seq: int | None = None,
     limit: int,
-) -> list[AuditEntry]:
-    """Entries newest first, keyset-paged by seq."""
+) -> Page[AuditEntry]:
+    """A page of `limit` entries, newest first, keyset-paged by seq."""
     filters = AuditFilters(actor=actor, event=event, action_id=action_id, since=since, until=until)
     return audit_page(filters=filters, before_seq=before_seq, limit=limit)
 
 
-def audit_page(*, filters: AuditFilters, before_seq: int | None = None, limit: int) -> list[AuditEntry]:
-    """One page of the filtered history, newest first, keyset-paged on seq (never OFFSET).
+def audit_page(*, filters: AuditFilters, before_seq: int | None = None, limit: int) -> Page[AuditEntry]:
+    """A page of `limit` entries of the filtered history, newest first, keyset-paged on seq (never OFFSET).
 
     Two steps: the page's seqs first, which the (column, seq) indexes answer without touching
     the table (a date range sorts integers, not whole rows), then those rows by primary key.
     """
-    queryset = _filtered(filters)
-    if before_seq is not None:
-        queryset = queryset.filter(seq__lt=before_seq)
+    after = None if before_seq is None else (before_seq,)
+    queryset = keyset_after(_filtered(filters), fields=SEQ_KEY, key=after, descending=True)
     order = "-seq"
     if filters.until is not None and not (filters.action_id or filters.actor or filters.event):
         # A range ending in the past: walking the primary key down from the newest entry would
@@ -91,8 +89,10 @@ def audit_page(*, filters: AuditFilters, before_seq: int | None = None, limit: i
         # evenly over seq, and read 500,000 rows for a week half a year back). Ordering by an
         # expression leaves it the (at, seq) index and a top-N sort of the range's seqs.
         queryset, order = queryset.annotate(seq_key=F("seq") + 0), "-seq_key"
-    seqs = list(queryset.order_by(order).values_list("seq", flat=True)[:limit])
-    return list(AuditEntry.objects.filter(seq__in=seqs).order_by("-seq"))
+    seqs = page_split(
+        list(queryset.order_by(order).values_list("seq", flat=True)[: limit + 1]), size=limit, key=lambda seq: (seq,)
+    )
+    return Page(items=list(AuditEntry.objects.filter(seq__in=seqs.items).order_by("-seq")), next_key=seqs.next_key)
 
 
 def audit_entry_get(*, seq: int) -> AuditEntry | None:
@@ -101,8 +101,7 @@ def audit_entry_get(*, seq: int) -> AuditEntry | None:
 
 def action_levels(action_ids: list[UUID | str]) -> dict[str, str]:
     """Security level of each action, by action id text (for showing and filtering entries)."""
-    rows = Action.objects.filter(id__in=[a for a in action_ids if a]).values_list("id", "security_level")
-    return {str(action_id): level for action_id, level in rows}
+    return subjects().levels(action_ids)
 
 
 def audit_action_timeline(*, action_id: UUID) -> list[AuditEntry]:
@@ -118,49 +117,19 @@ def audit_export_rows(*, filters: AuditFilters, chunk: int = EXPORT_CHUNK) -> It
     `data` comes back as the stored canonical JSON text: nothing to parse or re-encode.
     """
     queryset = _filtered(filters).annotate(data_text=Cast("data", TextField()))
-    before: int | None = None
+    before: tuple[int] | None = None
     while True:
-        page = queryset if before is None else queryset.filter(seq__lt=before)
+        page = keyset_after(queryset, fields=SEQ_KEY, key=before, descending=True)
         rows = page.order_by("-seq").values_list(
             "seq", "at", "actor", "event", "action_id", "data_text", "prev_hash", "hash"
         )[:chunk]
         count = 0
         for row in rows.iterator(chunk_size=chunk):
             count += 1
-            before = row[0]
+            before = (row[0],)
             yield row
         if count < chunk:
             return
-
-
-@dataclass(frozen=True)
-class DayCounts:
-    day: date
-    counts: dict[str, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-def actions_per_day(*, start: date, end: date, security_level: str | None = None) -> list[DayCounts]:
-    """Actions created on each UTC day from `start` to `end` (inclusive), by their current status."""
-    queryset = Action.objects.filter(
-        created_at__gte=datetime.combine(start, time.min, tzinfo=UTC),
-        created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
-    )
-    if security_level:
-        queryset = queryset.filter(security_level=security_level)
-    # SQLite stores UTC as "YYYY-MM-DD HH:MM:SS…": its first ten characters are the day, read
-    # from the index, where TruncDate would call back into Python for every row.
-    sqlite = connection.vendor == "sqlite"
-    day_expression = Substr("created_at", 1, 10) if sqlite else TruncDate("created_at")
-    rows = queryset.annotate(day=day_expression).values_list("day", "status").annotate(n=Count("*"))
-    days: dict[date, dict[str, int]] = {start + timedelta(days=offset): {} for offset in range((end - start).days + 1)}
-    for day, status, count in rows:
-        day = date.fromisoformat(day) if isinstance(day, str) else day
-        days.setdefault(day, {})[status] = count
-    return [DayCounts(day=day, counts=counts) for day, counts in sorted(days.items())]
 
 
 def audit_verification() -> AuditVerification | None:

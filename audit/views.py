@@ -8,26 +8,24 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from approvals.models import Action
-from approvals.presentation import action_summary
-from audit.chart import chart_build, chart_range
 from audit.export import csv_lines, jsonl_lines
 from audit.forms import AuditFilterForm
 from audit.presentation import entries_html
 from audit.selectors import (
     action_levels,
-    actions_per_day,
     audit_action_timeline,
     audit_export_rows,
     audit_head_seq,
     audit_page,
 )
 from audit.services import audit_chain_state
+from audit.subjects import subjects
+from lib.htmx import HtmxHttpRequest
 from lib.roles import is_auditor, role_required
 
 PAGE_SIZE = 50
@@ -42,7 +40,7 @@ def entry_rows(entries: list[Any]) -> list[dict[str, Any]]:
     return entries_html(entries, action_levels([entry.action_id for entry in entries]))
 
 
-def _bad_filters(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
+def _bad_filters(request: HtmxHttpRequest, form: AuditFilterForm) -> HttpResponse:
     """The page with the form's errors and nothing filtered (for the page and its exports alike)."""
     return render(
         request,
@@ -54,29 +52,26 @@ def _bad_filters(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def history(request: HttpRequest) -> HttpResponse:
+def history(request: HtmxHttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return _bad_filters(request, form)
     filters = form.filters()
     before = form.cleaned_data["before"]
-    entries = audit_page(filters=filters, before_seq=before, limit=PAGE_SIZE + 1)
-    more = len(entries) > PAGE_SIZE
-    entries = entries[:PAGE_SIZE]
+    page = audit_page(filters=filters, before_seq=before, limit=PAGE_SIZE)
     context = {
         "form": form,
-        "rows": entry_rows(entries),
+        "rows": entry_rows(page.items),
         "first_page": before is None,
-        "next_query": form.query(before=entries[-1].seq) if more else "",
+        "next_query": form.query(before=page.next_key[0]) if page.next_key else "",
         "filter_query": form.query(),
         "filtered": bool(form.query()),
     }
     if request.htmx and before is not None:
         return render(request, "audit/history.html#entries-page", context)
-    today = timezone.now().date()
-    start, end, clipped = chart_range(since=form.cleaned_data["since"], until=form.cleaned_data["until"], today=today)
-    days = actions_per_day(start=start, end=end, security_level=filters.security_level)
-    context["chart"] = chart_build(days=days, clipped=clipped)
+    context |= subjects().history_context(
+        since=form.cleaned_data["since"], until=form.cleaned_data["until"], security_level=filters.security_level
+    )
     context["state"] = audit_chain_state()
     context["head_seq"] = audit_head_seq()
     return render(request, "audit/history.html", context)
@@ -84,21 +79,22 @@ def history(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def timeline(request: HttpRequest, action_id: UUID) -> HttpResponse:
+def timeline(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
     entries = audit_action_timeline(action_id=action_id)
-    action = Action.objects.select_related("requested_by").filter(id=action_id).first()
+    action = subjects().action_context(action_id)
     if action is None and not entries:
         raise Http404("No audit entries for this action.")
     context = {
-        "action": action,
+        "action": None,
+        "summary": "",
+        **(action or {}),
         "action_id": action_id,
-        "summary": action_summary(action) if action else "",
         "rows": entry_rows(entries),
     }
     return render(request, "audit/timeline.html", context)
 
 
-def _export(request: HttpRequest, *, kind: str) -> HttpResponse:
+def _export(request: HtmxHttpRequest, *, kind: str) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return _bad_filters(request, form)
@@ -115,11 +111,11 @@ def _export(request: HttpRequest, *, kind: str) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: HtmxHttpRequest) -> HttpResponse:
     return _export(request, kind="csv")
 
 
 @require_GET
 @auditor_required
-def export_jsonl(request: HttpRequest) -> HttpResponse:
+def export_jsonl(request: HtmxHttpRequest) -> HttpResponse:
     return _export(request, kind="jsonl")

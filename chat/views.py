@@ -10,7 +10,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -23,10 +23,11 @@ from chat.fragments import message_html, message_view
 from chat.models import Conversation
 from chat.selectors import conversation_get_for, conversation_list, conversation_messages, message_get_for
 from chat.services import conversation_create, conversation_delete, conversation_rename, message_send, message_stop
+from lib.htmx import HtmxHttpRequest
 from llm.client import LLMClient, LLMError
 
 
-def _conversation_or_404(request: HttpRequest, conversation_id: UUID) -> Conversation:
+def _conversation_or_404(request: HtmxHttpRequest, conversation_id: UUID) -> Conversation:
     conversation = conversation_get_for(conversation_id=conversation_id, user=request.user)
     if conversation is None:
         raise Http404("No such conversation.")
@@ -34,7 +35,7 @@ def _conversation_or_404(request: HttpRequest, conversation_id: UUID) -> Convers
 
 
 def _page(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     conversation: Conversation | None,
     *,
     form: MessageForm | None = None,
@@ -56,17 +57,17 @@ def _page(
 
 @require_GET
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: HtmxHttpRequest) -> HttpResponse:
     return _page(request, None)
 
 
 @require_GET
 @login_required
-def conversation(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
+def conversation(request: HtmxHttpRequest, conversation_id: UUID) -> HttpResponse:
     return _page(request, _conversation_or_404(request, conversation_id))
 
 
-def _send(request: HttpRequest, conversation: Conversation | None) -> HttpResponse:
+def _send(request: HtmxHttpRequest, conversation: Conversation | None) -> HttpResponse:
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _composer_error(request, conversation, form)
@@ -93,7 +94,7 @@ def _send(request: HttpRequest, conversation: Conversation | None) -> HttpRespon
     return HttpResponse(composer + message_html(message, oob=True))
 
 
-def _composer_error(request: HttpRequest, conversation: Conversation | None, form: MessageForm) -> HttpResponse:
+def _composer_error(request: HtmxHttpRequest, conversation: Conversation | None, form: MessageForm) -> HttpResponse:
     if request.htmx:
         return render(
             request, "chat/conversation.html#composer", {"form": form, "conversation": conversation}, status=400
@@ -103,19 +104,19 @@ def _composer_error(request: HttpRequest, conversation: Conversation | None, for
 
 @require_POST
 @login_required
-def start(request: HttpRequest) -> HttpResponse:
+def start(request: HtmxHttpRequest) -> HttpResponse:
     return _send(request, None)
 
 
 @require_POST
 @login_required
-def send(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
+def send(request: HtmxHttpRequest, conversation_id: UUID) -> HttpResponse:
     return _send(request, _conversation_or_404(request, conversation_id))
 
 
 @require_POST
 @login_required
-def rename(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
+def rename(request: HtmxHttpRequest, conversation_id: UUID) -> HttpResponse:
     conversation = _conversation_or_404(request, conversation_id)
     form = RenameForm(request.POST)
     if not form.is_valid():
@@ -127,7 +128,7 @@ def rename(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
 
 @require_POST
 @login_required
-def delete(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
+def delete(request: HtmxHttpRequest, conversation_id: UUID) -> HttpResponse:
     conversation = _conversation_or_404(request, conversation_id)
     conversation_delete(conversation=conversation, user=request.user)
     messages.success(request, f"Deleted “{conversation.title}”. Its actions stay in the audit history.")
@@ -136,7 +137,7 @@ def delete(request: HttpRequest, conversation_id: UUID) -> HttpResponse:
 
 @require_POST
 @login_required
-def stop(request: HttpRequest, conversation_id: UUID, action_id: UUID) -> HttpResponse:
+def stop(request: HtmxHttpRequest, conversation_id: UUID, action_id: UUID) -> HttpResponse:
     conversation = _conversation_or_404(request, conversation_id)
     message = message_get_for(action_id=action_id, user=request.user)
     if message is None or message.conversation_id != conversation.id:
@@ -150,7 +151,7 @@ def stop(request: HttpRequest, conversation_id: UUID, action_id: UUID) -> HttpRe
 
 @require_GET
 @login_required
-def message(request: HttpRequest, conversation_id: UUID, action_id: UUID) -> HttpResponse:
+def message(request: HtmxHttpRequest, conversation_id: UUID, action_id: UUID) -> HttpResponse:
     """One message in its current state (pages re-sync a message through this)."""
     conversation = _conversation_or_404(request, conversation_id)
     found = message_get_for(action_id=action_id, user=request.user)
@@ -161,7 +162,7 @@ def message(request: HttpRequest, conversation_id: UUID, action_id: UUID) -> Htt
 
 @require_GET
 @login_required
-def models(request: HttpRequest) -> HttpResponse:
+def models(request: HtmxHttpRequest) -> HttpResponse:
     """The model picker, from the LLM server's own list (fetched once, quickly, without retries)."""
     default = runtime_get("default_model")
     error = ""

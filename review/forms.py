@@ -8,13 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from django import forms
-from django.utils.dateparse import parse_datetime
 
 from api import strict_json
-from api.pagination import BadCursor, decode_cursor
 from approvals.exceptions import InvalidParameters
 from approvals.kinds.registry import kind_choices
 from approvals.selectors import QUEUE_LEVELS
+from lib.pagination import BadCursor, decode_cursor
 from review.bulk import BulkItem, bulk_check
 
 HASH_ERROR = "the payload hash must be the 64-character hash shown on the page"
@@ -29,14 +28,8 @@ class QueueFilterForm(forms.Form):
 
     def clean_after(self) -> tuple[datetime, UUID] | None:
         try:
-            values = decode_cursor(self.cleaned_data["after"], size=2)
-            if values is None:
-                return None
-            expires_at = parse_datetime(values[0])
-            if expires_at is None:
-                raise BadCursor("cursor is not valid")
-            return expires_at, UUID(values[1])
-        except (BadCursor, ValueError, TypeError) as exc:
+            return decode_cursor(self.cleaned_data["after"], kinds=(datetime, UUID))
+        except BadCursor as exc:
             raise forms.ValidationError("this page link is not valid; start from the first page") from exc
 
 

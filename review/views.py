@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from api.pagination import encode_cursor
 from approvals import exceptions
 from approvals.assignment import (
     assigned_names,
@@ -33,7 +32,7 @@ from approvals.assignment import (
 from approvals.authorship import EDITED_BY_YOU, action_edits
 from approvals.kinds.registry import kind_choices
 from approvals.models import Action, Decision, Status
-from approvals.presentation import action_changes, action_diff, outcome_sentence, pretty_json
+from approvals.presentation import action_changes, action_diff, outcome_sentence
 from approvals.selectors import (
     QUEUE_LEVELS,
     action_approvals,
@@ -45,6 +44,8 @@ from approvals.selectors import (
 )
 from approvals.services import action_decide, action_edit, action_edit_preview
 from lib.htmx import HtmxHttpRequest
+from lib.jsontext import pretty_json
+from lib.pagination import encode_cursor
 from lib.roles import is_auditor, is_reviewer, role_required
 from review.bulk import REFUSED, BulkResult, actions_decide_bulk
 from review.forms import AlertSoundForm, BulkDecisionForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
@@ -85,26 +86,24 @@ def _queue_page(request: HtmxHttpRequest, form: QueueFilterForm, *, status: int 
     level = form.cleaned_data["level"] or None
     action_type = form.cleaned_data["type"] or None
     assigned = form.cleaned_data["assigned"]
-    actions = queue_actions(
+    page = queue_actions(
         viewer=viewer,
         level=level,
         action_type=action_type,
         assigned_only=assigned == "me",
         after=form.cleaned_data["after"],
-        limit=QUEUE_PAGE + 1,
+        limit=QUEUE_PAGE,
     )
-    more = len(actions) > QUEUE_PAGE
-    actions = actions[:QUEUE_PAGE]
+    actions = page.items
     grouped = approvals_by_action([action.id for action in actions])
     names = assigned_names_by_action([action.id for action in actions])
     for action in actions:
         action.live_approvals = grouped[action.id]
         action.assigned_list = names[action.id]
     next_query = ""
-    if more:
-        last = actions[-1]
+    if page.next_key:
         params = request.GET.copy()
-        params["after"] = encode_cursor([last.expires_at.isoformat(), str(last.id)])
+        params["after"] = encode_cursor(page.next_key)
         next_query = params.urlencode()
     filters = {"level": level or "", "type": action_type or "", "assigned": assigned}
     context = {

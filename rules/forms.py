@@ -13,6 +13,7 @@ from django import forms
 from django.utils import timezone
 
 from api import strict_json
+from lib.pagination import PageLinkField
 from rules.matching import EXACT, GLOB, URL_PREFIX, Field
 from rules.models import Effect
 from rules.services import DEFAULT_EXPIRY, MAX_NOTE
@@ -108,3 +109,9 @@ class RuleForm(forms.Form):
                 self.add_error(key, message)
             else:
                 self.add_error(None, message)
+
+
+class RuleListForm(forms.Form):
+    """The rule list's page link: `before` is the id the previous page ended on."""
+
+    before = PageLinkField(required=False)

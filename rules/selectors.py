@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from approvals.models import Action, SecurityLevel
 from approvals.selectors import actions_visible_to
+from lib.pagination import Page, keyset_page
 from rules.matching import EXACT, GLOB, URL_PREFIX, CompiledRule, compile_rule, fields_for
 from rules.models import Rule
 from rules.services import RuleSpec
@@ -32,12 +33,11 @@ def rule_state(rule: Rule, now: datetime | None = None) -> str:
     return "active"
 
 
-def rules_list(*, before_id: int | None = None, limit: int) -> list[Rule]:
-    """Rules, newest first, keyset-paged by id."""
-    queryset: QuerySet[Rule] = Rule.objects.select_related("created_by", "disabled_by").order_by("-id")
-    if before_id is not None:
-        queryset = queryset.filter(id__lt=before_id)
-    return list(queryset[:limit])
+def rules_list(*, before_id: int | None = None, limit: int) -> Page[Rule]:
+    """A page of `limit` rules, newest first, keyset-paged by id."""
+    queryset: QuerySet[Rule] = Rule.objects.select_related("created_by", "disabled_by")
+    after = None if before_id is None else (before_id,)
+    return keyset_page(queryset, fields=("id",), after=after, size=limit, descending=True)
 
 
 def rule_get(*, rule_id: int) -> Rule | None:

@@ -8,15 +8,16 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from approvals import exceptions
 from approvals.models import Action
+from lib.htmx import HtmxHttpRequest
 from lib.roles import can_see_rules, is_rule_admin, role_required
 from review.views import detail_context
-from rules.forms import RuleForm
+from rules.forms import RuleForm, RuleListForm
 from rules.matching import fields_for
 from rules.models import Rule
 from rules.selectors import rule_get, rule_preview, rule_state, rules_list, suggested_matchers
@@ -33,18 +34,21 @@ rule_admin_required = role_required(is_rule_admin, NOT_A_RULE_ADMIN)
 
 @require_GET
 @role_required(can_see_rules, NOT_SHOWN_RULES)
-def rule_list(request: HttpRequest) -> HttpResponse:
-    before = request.GET.get("before", "")
-    rules = rules_list(before_id=int(before) if before.isdigit() else None, limit=LIST_PAGE + 1)
-    page = rules[:LIST_PAGE]
-    for rule in page:
+def rule_list(request: HtmxHttpRequest) -> HttpResponse:
+    form = RuleListForm(request.GET)
+    if not form.is_valid():
+        context = {"form": form, "rules": [], "can_write": is_rule_admin(request.user)}
+        return render(request, "rules/list.html", context, status=400)
+    page = rules_list(before_id=form.cleaned_data["before"], limit=LIST_PAGE)
+    for rule in page.items:
         rule.state = rule_state(rule)
     return render(
         request,
         "rules/list.html",
         {
-            "rules": page,
-            "older": page[-1].id if len(rules) > LIST_PAGE else None,
+            "form": form,
+            "rules": page.items,
+            "older": page.next_key[0] if page.next_key else None,
             "can_write": is_rule_admin(request.user),
         },
     )
@@ -53,7 +57,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 # Approve and allow similar
 
 
-def _action_context(request: HttpRequest, action_id: UUID) -> dict[str, Any]:
+def _action_context(request: HtmxHttpRequest, action_id: UUID) -> dict[str, Any]:
     context = detail_context(action_id=action_id, user=request.user)
     if context is None:
         raise Http404("No such action, or you may not see it.")
@@ -87,13 +91,13 @@ def _preview_of(
     return {"form": form, "preview_form": form, "spec": spec, "preview": rule_preview(spec=spec, user=user, rule=rule)}
 
 
-def _render_form(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+def _render_form(request: HtmxHttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
     return render(request, "rules/form.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @rule_admin_required
-def rule_new_from_action(request: HttpRequest, action_id: UUID) -> HttpResponse:
+def rule_new_from_action(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
     detail = _action_context(request, action_id)
     action = detail["action"]
     base = {"action": action, "subject": action, "preview_url": "rules:preview_for_action", "target": action.id}
@@ -147,7 +151,7 @@ def _as_data(form: RuleForm) -> dict[str, Any]:
 
 @require_POST
 @rule_admin_required
-def rule_preview_for_action(request: HttpRequest, action_id: UUID) -> HttpResponse:
+def rule_preview_for_action(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
     action = _action_context(request, action_id)["action"]
     form = _form_for_action(action, data=request.POST)
     context = _preview_of(form, action_type=action.action_type, skill_id=action.skill_id, user=request.user)
@@ -175,7 +179,7 @@ def _form_for_rule(rule: Rule, data: Any = None) -> RuleForm:
 
 @require_http_methods(["GET", "POST"])
 @rule_admin_required
-def rule_edit_page(request: HttpRequest, rule_id: int) -> HttpResponse:
+def rule_edit_page(request: HtmxHttpRequest, rule_id: int) -> HttpResponse:
     rule = _rule_or_404(rule_id)
     rule.state = rule_state(rule)
     base = {"rule": rule, "subject": rule, "preview_url": "rules:preview_for_rule", "target": rule.id}
@@ -216,7 +220,7 @@ def rule_edit_page(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 @require_POST
 @rule_admin_required
-def rule_preview_for_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
+def rule_preview_for_rule(request: HtmxHttpRequest, rule_id: int) -> HttpResponse:
     rule = _rule_or_404(rule_id)
     form = _form_for_rule(rule, data=request.POST)
     context = _preview_of(form, action_type=rule.action_type, skill_id=rule.skill_id, user=request.user, rule=rule)
@@ -225,7 +229,7 @@ def rule_preview_for_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 @require_POST
 @rule_admin_required
-def rule_disable_view(request: HttpRequest, rule_id: int) -> HttpResponse:
+def rule_disable_view(request: HtmxHttpRequest, rule_id: int) -> HttpResponse:
     try:
         rule = rule_disable(rule_id=rule_id, user=request.user)
     except exceptions.RuleNotFound as error:

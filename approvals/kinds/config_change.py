@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from actionhub.settings import parse_duration
 from approvals.kinds.base import (
     ActionKind,
     Classification,
@@ -18,6 +17,7 @@ from approvals.kinds.base import (
 from approvals.kinds.setting_writes import model_require, runtime_setting_write
 from approvals.models import Action, SecurityLevel
 from approvals.runtime import CONFIG_KEYS, runtime_get
+from lib.durations import parse_duration
 from lib.urlnorm import InvalidURL, normalize_url
 
 EXPIRY_ERROR = "must be a duration between 1 minute and 30 days, such as 90s, 15m, 24h or 7d, or a number of seconds"

@@ -8,8 +8,9 @@ from django import template
 from django.utils import timezone
 
 from approvals.models import Action
-from approvals.presentation import action_kind_label, action_summary, duration_words, pretty_json
+from approvals.presentation import action_kind_label, action_summary, duration_words
 from approvals.reversibility import Reversibility, action_reversibility
+from lib.jsontext import pretty_json
 
 register = template.Library()
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from approvals.models import Action, Status
 from audit.models import AuditEntry
 from rules.models import Rule
+from rules.services import rule_create
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action, make_user
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -257,8 +258,6 @@ def test_it_edits_a_rule_and_audits_the_diff(alice, erin):
 
 
 def test_it_names_the_rule_that_decided_on_the_action_page(alice, bob, erin):
-    from rules.services import rule_create
-
     rule = rule_create(
         user=erin,
         action_type="file_operation",
@@ -304,3 +303,43 @@ def test_it_shows_a_form_error_for_a_url_with_a_malformed_port(alice, erin, sett
     assert "port must be a number from 1 to 65535" in response.content.decode()
     assert Rule.objects.count() == 0
     assert Action.objects.get(id=action.id).status == Status.PENDING
+
+
+@pytest.mark.parametrize(
+    "before, error",
+    [
+        ("²", "this page link is not valid; start from the first page"),
+        ("abc", "this page link is not valid; start from the first page"),
+        ("99999999999999999999999", "less than or equal to 9223372036854775807"),
+        ("0", "greater than or equal to 1"),
+    ],
+)
+def test_it_answers_a_rule_list_page_link_it_did_not_write_with_a_form_error(bob, before, error):
+    response = logged_in(bob).get("/approvals/rules/", {"before": before})
+    assert response.status_code == 400
+    assert error in response.content.decode()
+
+
+def test_it_pages_the_rule_list_newest_first_with_older_rules_links(erin, monkeypatch):
+    monkeypatch.setattr("rules.views.LIST_PAGE", 2)
+    rules = [
+        rule_create(
+            user=erin,
+            action_type="file_operation",
+            skill_id=None,
+            matchers=[{"parameter": "path", "kind": "glob", "value": f"notes/{n}/*.txt"}],
+            effect="allow",
+            expires_at=None,
+            note=str(n),
+        )
+        for n in range(5)
+    ]
+    seen, query = [], {}
+    while True:
+        html = logged_in(erin).get("/approvals/rules/", query).content.decode()
+        seen.append([int(rule_id) for rule_id in re.findall(r'<tr id="rule-(\d+)"', html)])
+        older = re.search(r'href="\?before=(\d+)">Older rules', html)
+        if older is None:
+            break
+        query = {"before": older.group(1)}
+    assert seen == [[rules[4].id, rules[3].id], [rules[2].id, rules[1].id], [rules[0].id]]

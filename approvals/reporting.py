@@ -1,16 +1,27 @@
-"""Geometry of the actions-per-day chart: stacked bars by outcome, drawn as SVG by the template."""
+"""The lifecycle's reporting: actions per day by outcome, and what the audit pages show of actions.
+
+The chart is counted here and drawn as stacked SVG bars by its template; `AuditSubjects` is how the
+audit history and timeline read actions (their risk levels, the action, the chart) without audit
+importing the lifecycle. ApprovalsConfig.ready registers it.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
 
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef
+from django.db.models.functions import Substr, TruncDate
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from approvals.models import Status
-from audit.selectors import DayCounts
+from approvals.models import Action, SecurityLevel, Status
+from approvals.presentation import action_summary
 
 # Finished outcomes first (bottom of each bar), then what is still under way.
 OUTCOMES = [
@@ -100,6 +111,36 @@ class Chart:
         return mark_safe("".join(rows))  # noqa: S308 - every row above is built by format_html
 
 
+@dataclass(frozen=True)
+class DayCounts:
+    day: date
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def actions_per_day(*, start: date, end: date, security_level: str | None = None) -> list[DayCounts]:
+    """Actions created on each UTC day from `start` to `end` (inclusive), by their current status."""
+    queryset = Action.objects.filter(
+        created_at__gte=datetime.combine(start, time.min, tzinfo=UTC),
+        created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+    )
+    if security_level:
+        queryset = queryset.filter(security_level=security_level)
+    # SQLite stores UTC as "YYYY-MM-DD HH:MM:SS…": its first ten characters are the day, read
+    # from the index, where TruncDate would call back into Python for every row.
+    sqlite = connection.vendor == "sqlite"
+    day_expression = Substr("created_at", 1, 10) if sqlite else TruncDate("created_at")
+    rows = queryset.annotate(day=day_expression).values_list("day", "status").annotate(n=Count("*"))
+    days: dict[date, dict[str, int]] = {start + timedelta(days=offset): {} for offset in range((end - start).days + 1)}
+    for day, status, count in rows:
+        day = date.fromisoformat(day) if isinstance(day, str) else day
+        days.setdefault(day, {})[status] = count
+    return [DayCounts(day=day, counts=counts) for day, counts in sorted(days.items())]
+
+
 def chart_range(*, since: date | None, until: date | None, today: date) -> tuple[date, date, bool]:
     """The days the chart covers: the filtered range (default the last two weeks), at most MAX_DAYS,
     keeping the most recent end. Returns (start, end, clipped)."""
@@ -151,3 +192,28 @@ def chart_build(*, days: list[DayCounts], clipped: bool) -> Chart:
     start = days[0].day if days else date.today()
     end = days[-1].day if days else start
     return Chart(start=start, end=end, clipped=clipped, bars=bars, ticks=ticks, totals=totals)
+
+
+class AuditSubjects:
+    """The actions audit entries name, for the audit pages (see audit.subjects)."""
+
+    def level_choices(self) -> list[tuple[str, str]]:
+        return SecurityLevel.choices
+
+    def with_level(self, level: str) -> Exists:
+        # A correlated EXISTS, probed per entry while walking seq downwards: an IN (subquery)
+        # made SQLite collect every entry of every such action and sort them all.
+        return Exists(Action.objects.filter(id=OuterRef("action_id"), security_level=level))
+
+    def levels(self, action_ids: list[UUID | str]) -> dict[str, str]:
+        rows = Action.objects.filter(id__in=[a for a in action_ids if a]).values_list("id", "security_level")
+        return {str(action_id): level for action_id, level in rows}
+
+    def action_context(self, action_id: UUID) -> dict[str, Any] | None:
+        action = Action.objects.select_related("requested_by").filter(id=action_id).first()
+        return None if action is None else {"action": action, "summary": action_summary(action)}
+
+    def history_context(self, *, since: date | None, until: date | None, security_level: str | None) -> dict[str, Any]:
+        start, end, clipped = chart_range(since=since, until=until, today=timezone.now().date())
+        days = actions_per_day(start=start, end=end, security_level=security_level)
+        return {"chart": chart_build(days=days, clipped=clipped)}
