@@ -318,7 +318,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_link_tokens": {"()": "approvals.log_filters.RedactLinkTokens"}},
+    "filters": {"redact_link_tokens": {"()": "review.log_filters.RedactLinkTokens"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_link_tokens"]}
     },

@@ -18,13 +18,13 @@ from django.test import Client
 from django.utils import timezone
 
 from approvals.exceptions import ActionError
-from approvals.log_filters import RedactLinkTokens
 from approvals.models import Action, Approval, Status
 from approvals.services import action_decide, action_edit
 from audit.models import AuditEntry
 from audit.verify import verify_chain
 from notifications.services import EMAIL, WEBHOOK, notification_deliver
 from review.links import decision_links, link_decide, link_load
+from review.log_filters import RedactLinkTokens
 from review.models import LinkUse
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action
 
