@@ -37,7 +37,7 @@ class ActionAdmin(ReadOnlyAdmin):
 
 class RoutingRuleForm(forms.ModelForm):
     # The kinds in use, read when the form is built: a kind added in settings is offered at once.
-    action_type = forms.ChoiceField(choices=kind_choices)
+    action_type = forms.ChoiceField(choices=lambda: [("", "---------"), *kind_choices()])
 
     class Meta:
         model = RoutingRule

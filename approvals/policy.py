@@ -54,7 +54,8 @@ def classify(*, action_type: str, parameters: dict[str, Any], skill_id: str | No
     if kind is None:
         level, reasons = SecurityLevel.HIGH, [f"unclassifiable action type {action_type!r}"]
     elif setting is not None:
-        level = RUNTIME_SETTING_LEVELS[setting]
+        # A setting the table does not know weighs the most, never nothing.
+        level = RUNTIME_SETTING_LEVELS.get(setting, SecurityLevel.CRITICAL)
         reasons = [f"changes the runtime setting {setting}, which is {level} by policy"]
     else:
         result = kind.classify(parameters, skill_id=skill_id)

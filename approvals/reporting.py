@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from approvals.models import Action, SecurityLevel, Status
-from approvals.presentation import action_summary
+from approvals.presentation import action_kind_label, action_summary
 
 # Finished outcomes first (bottom of each bar), then what is still under way.
 OUTCOMES = [
@@ -211,7 +211,11 @@ class AuditSubjects:
 
     def action_context(self, action_id: UUID) -> dict[str, Any] | None:
         action = Action.objects.select_related("requested_by").filter(id=action_id).first()
-        return None if action is None else {"action": action, "summary": action_summary(action)}
+        return (
+            None
+            if action is None
+            else {"action": action, "summary": action_summary(action), "kind_label": action_kind_label(action)}
+        )
 
     def history_context(self, *, since: date | None, until: date | None, security_level: str | None) -> dict[str, Any]:
         start, end, clipped = chart_range(since=since, until=until, today=timezone.now().date())

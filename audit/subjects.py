@@ -27,7 +27,7 @@ class Subjects(Protocol):
         """The risk level of each action that still exists, by action id text."""
 
     def action_context(self, action_id: UUID) -> dict[str, Any] | None:
-        """The timeline page's `action` and its one-line `summary`; None once the action is gone."""
+        """The timeline page's `action`, its one-line `summary` and its `kind_label`; None once the action is gone."""
 
     def history_context(self, *, since: date | None, until: date | None, security_level: str | None) -> dict[str, Any]:
         """What the history page shows above its entries for these filters (`chart`)."""

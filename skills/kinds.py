@@ -76,11 +76,12 @@ class SkillExecutionKind(ActionKind):
         properties = {}
         for name, spec in (schema.get("properties") or {}).items():
             if isinstance(spec, dict):
-                # Nothing fills in a manifest's defaults before the skill runs, so no rule may assume them.
-                spec = {key: value for key, value in spec.items() if key != "default"}
+                # Nothing fills in a manifest's defaults before the skill runs, so no rule may assume
+                # them; and a manifest's `format` says nothing to rules (jsonschema does not check it).
+                spec = {key: value for key, value in spec.items() if key not in ("default", "format")}
                 if name == "path":
                     # A skill's `path` parameter names a workspace file, whatever else its manifest says.
-                    spec = {"format": "path", **spec}
+                    spec["format"] = "path"
             properties[name] = spec
         schema["properties"] = properties
         return schema

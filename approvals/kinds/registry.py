@@ -29,8 +29,9 @@ def action_kinds() -> dict[str, ActionKind]:
     return _load(tuple(settings.ACTIONHUB_ACTION_KINDS))
 
 
-def find_kind(name: str) -> ActionKind | None:
-    return action_kinds().get(name)
+def find_kind(name: object) -> ActionKind | None:
+    """The kind called `name`, or None (for any other value too, so bad input stays a clean error)."""
+    return action_kinds().get(name) if isinstance(name, str) else None
 
 
 def kind_names() -> list[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.test import Client
 
 from approvals.kinds.base import ActionKind, Classification, Errors, Reversibility, check_keys, check_string, clip
@@ -153,3 +155,17 @@ def test_it_lets_rules_match_a_kind_by_its_schema(alice, api_as):
     # The glob compares the normal form of the path: `./inbox//a` is under inbox/.
     sneaky = {"text": "x", "loud": True, "target": "./inbox//a.txt"}
     assert api_as(alice).post("/actions", {"action_type": "echo", "parameters": sneaky}).json()["status"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (f"{__name__}.NoSuchKind", "NoSuchKind"),
+        (f"{__name__}._worker_runs_the_queue", "is not an ActionKind"),
+        (f"{__name__}.EchoKind", "two kinds are named 'echo'"),
+    ],
+)
+def test_it_refuses_to_start_with_a_bad_kind_setting(settings, entry, message):
+    settings.ACTIONHUB_ACTION_KINDS = [*settings.ACTIONHUB_ACTION_KINDS, entry]
+    with pytest.raises(SystemCheckError, match=message):
+        call_command("check")
