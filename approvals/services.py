@@ -2,8 +2,9 @@
 
 `Action.status` changes only here, through `_transition`: a compare-and-set update checked
 against ALLOWED_TRANSITIONS, its audit entry in the same transaction, and its effects: the
-task enqueue by transaction.on_commit, the websocket broadcast through approvals.events (written
-in the same transaction on the database channel layer, sent on commit on Redis).
+`action_approved` / `action_held` signals on commit (the worker and notifications act on them),
+the websocket broadcast through approvals.events (written in the same transaction on the
+database channel layer, sent on commit on Redis). What an action type means, its kind says.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def _transition(
     """Compare-and-set `source` -> `target`; False when the action was no longer in `source`.
 
     On success `action` holds what was written, so no caller copies the status by hand (which is
-    why `fields` are plain values, never expressions). Must run inside the caller's transaction so the audit entry
-    commits with the change.
+    why `fields` are plain values, never expressions). Must run inside the caller's transaction
+    so the audit entry commits with the change.
     """
     if target not in ALLOWED_TRANSITIONS[source]:
         raise InvalidTransition(f"an action cannot go from {source} to {target}")
