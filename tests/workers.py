@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from django.db import connection
@@ -23,6 +24,23 @@ def test_database_url() -> str:
     password = quote(settings["PASSWORD"] or "", safe="")
     return (
         f"postgres://{user}:{password}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+
+
+def in_process_worker(worker_id: str) -> Any:
+    """The worker `run_worker` runs, built in this process (it sees the test's settings)."""
+    from worker.management.commands.run_worker import ActionWorker
+
+    return ActionWorker(
+        grace=1.0,
+        queue_names=["default"],
+        interval=0,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
     )
 
 

@@ -22,7 +22,7 @@ from audit.export import neutralise
 from audit.models import AuditEntry, AuditVerification
 from audit.services import audit_append, audit_full_pass_step
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, MEDIUM_ACTION, make_action, make_user
-from worker.management.commands.run_worker import ActionWorker
+from tests.workers import in_process_worker
 
 
 def logged_in(user) -> Client:
@@ -382,17 +382,7 @@ def test_it_neutralises_spreadsheet_formulas_in_csv(dave):
 
 def test_it_runs_the_full_pass_from_the_executor_workers_maintenance(dave):
     appended(3)
-    worker = ActionWorker(
-        grace=1.0,
-        queue_names=["default"],
-        interval=0,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="worker-1",
-        excluded_queue_names=[],
-    )
+    worker = in_process_worker("worker-1")
     worker.maintain()
     state = AuditVerification.objects.get()
     assert state.verified and state.ok and state.seq == 3 and state.lease_until is None

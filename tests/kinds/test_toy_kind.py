@@ -13,7 +13,7 @@ from django.test import Client
 from approvals.kinds.base import ActionKind, Classification, Errors, Reversibility, check_keys, check_string, clip
 from approvals.models import Action, SecurityLevel, Status
 from tests.factories import make_user
-from worker.management.commands.run_worker import ActionWorker
+from tests.workers import in_process_worker
 
 
 class EchoKind(ActionKind):
@@ -69,17 +69,7 @@ def echo_kind(settings):
 
 def _worker_runs_the_queue() -> list[str]:
     """Run every queued task in this process (a worker started elsewhere would not see the kind)."""
-    worker = ActionWorker(
-        grace=1.0,
-        queue_names=["default"],
-        interval=0,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="worker-echo",
-        excluded_queue_names=[],
-    )
+    worker = in_process_worker("worker-echo")
     ran = []
     while (task := worker.claim()) is not None:
         worker.run_task(task)
