@@ -6,7 +6,7 @@ from typing import Any
 
 from approvals.exceptions import InvalidParameters
 from approvals.kinds.base import Errors
-from approvals.kinds.registry import action_kinds, find_kind, kind_names
+from approvals.kinds.registry import find_kind, kind_names, skill_kinds_named
 
 
 def validate_parameters(*, action_type: str, parameters: Any, skill_id: str | None) -> dict[str, Any]:
@@ -26,8 +26,7 @@ def validate_parameters(*, action_type: str, parameters: Any, skill_id: str | No
         if not isinstance(skill_id, str) or not skill_id.strip():
             raise InvalidParameters(f"skill_id is required for {kind.name}", errors={"skill_id": "required"})
     elif skill_id is not None:
-        naming = " and ".join(name for name, other in action_kinds().items() if other.names_skill) or "no"
-        errors["skill_id"] = f"only {naming} actions name a skill, not {action_type}"
+        errors["skill_id"] = f"only {skill_kinds_named()} actions name a skill, not {action_type}"
     kind.validate(cleaned, errors, skill_id=skill_id)
     if errors:
         summary = "; ".join(f"{key}: {message}" for key, message in errors.items())

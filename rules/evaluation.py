@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from rules.matching import CompiledRule, compile_rule, dispatch_token, parameter_defaults
+from rules.matching import CompiledRule, compile_rule, dispatch_token, fields_for, parameter_defaults
 from rules.models import Effect, Rule, RuleSetVersion
 
 
@@ -29,7 +29,7 @@ class Bucket:
 
     def __init__(self, action_type: str, skill_id: str | None, rules: list[CompiledRule]) -> None:
         self.action_type = action_type
-        self.defaults = parameter_defaults(action_type, skill_id)
+        self.defaults = parameter_defaults(fields_for(action_type, skill_id))
         self.scan: list[CompiledRule] = []
         self.tables: dict[tuple[str, str], dict[str, list[CompiledRule]]] = defaultdict(dict)
         for rule in rules:

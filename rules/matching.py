@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import jsonschema
 
-from approvals.kinds.registry import action_kinds, find_kind, kind_names
+from approvals.kinds.registry import find_kind, kind_names, skill_kinds_named
 from approvals.models import SecurityLevel
 from audit.chain import canonical_json
 from lib.urlnorm import InvalidURL, normalize_url
@@ -79,13 +79,9 @@ def fields_for(action_type: str, skill_id: str | None) -> dict[str, Field]:
     return {name: Field(name, spec) for name, spec in properties.items() if isinstance(spec, dict)}
 
 
-def parameter_defaults(action_type: str, skill_id: str | None) -> dict[str, Any]:
+def parameter_defaults(fields: dict[str, Field]) -> dict[str, Any]:
     """What the action uses for a parameter left out, so a rule about the default matches it."""
-    return {
-        name: field.schema["default"]
-        for name, field in fields_for(action_type, skill_id).items()
-        if "default" in field.schema
-    }
+    return {name: field.schema["default"] for name, field in fields.items() if "default" in field.schema}
 
 
 # Normalizing
@@ -213,8 +209,7 @@ def validate_matchers(*, action_type: str, skill_id: str | None, matchers: Any) 
         if kind.schema(skill_id=skill_id) is None:
             raise RuleInvalid({"skill_id": f"unknown skill {skill_id!r}"})
     elif skill_id:
-        naming = " and ".join(name for name, other in action_kinds().items() if other.names_skill) or "no"
-        raise RuleInvalid({"skill_id": f"only {naming} rules name a skill, not {action_type}"})
+        raise RuleInvalid({"skill_id": f"only {skill_kinds_named()} rules name a skill, not {action_type}"})
     if not isinstance(matchers, list) or not matchers:
         raise RuleInvalid({"matchers": "a rule needs at least one matcher, or it would match every such action"})
     fields = fields_for(action_type, skill_id)
@@ -360,7 +355,7 @@ def compile_rule(
     author_ids: frozenset[int] = frozenset(),
 ) -> CompiledRule:
     fields = fields_for(action_type, skill_id)
-    defaults = parameter_defaults(action_type, skill_id)
+    defaults = parameter_defaults(fields)
     tests = tuple(
         (
             spec["parameter"],

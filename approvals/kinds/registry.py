@@ -38,5 +38,10 @@ def kind_names() -> list[str]:
     return list(action_kinds())
 
 
+def skill_kinds_named() -> str:
+    """The kinds that name a skill, for the error when another kind is given a skill_id."""
+    return " and ".join(name for name, kind in action_kinds().items() if kind.names_skill) or "no"
+
+
 def kind_choices() -> list[tuple[str, str]]:
     return [(name, kind.label) for name, kind in action_kinds().items()]
