@@ -67,7 +67,7 @@ api = NinjaAPI(
     docs_decorator=login_required,
 )
 
-TERMINAL = {Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.EXPIRED}
+TERMINAL = {Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.EXPIRED, Status.CANCELLED}
 
 
 def _error(request: HttpRequest, status: int, detail: str, errors: Any = None) -> HttpResponse:

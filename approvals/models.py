@@ -24,6 +24,8 @@ class Status(models.TextChoices):
     EXECUTING = "executing"
     COMPLETED = "completed"
     FAILED = "failed"
+    # Withdrawn by its requester while pending (an agent that stopped waiting): never decided, never run.
+    CANCELLED = "cancelled"
 
 
 class Action(models.Model):
@@ -56,6 +58,11 @@ class Action(models.Model):
     assigned_groups = models.ManyToManyField(Group, blank=True, related_name="assigned_actions")
     escalate_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # The requester's own name for it (an agent's tool-use id), to find it again; not in the payload hash.
+    external_id = models.CharField(max_length=255, blank=True, default="")
+    # Where to POST signed `action.decided` / `action.finished` events, with the requester's opaque state.
+    callback_url = models.CharField(max_length=2000, blank=True, default="")
+    callback_state = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -65,6 +72,7 @@ class Action(models.Model):
             models.Index(fields=["status", "expires_at"], name="action_status_expires"),
             models.Index(fields=["status", "lease_expires_at"], name="action_status_lease"),
             models.Index(fields=["requested_by", "created_at"], name="action_requester_created"),
+            models.Index(fields=["requested_by", "external_id"], name="action_requester_external"),
             models.Index(fields=["status", "escalate_at"], name="action_status_escalate"),
             # The audit page's actions-per-day chart: a date range, by level, counted by status.
             models.Index(fields=["created_at", "security_level", "status"], name="action_created_level_status"),

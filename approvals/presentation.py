@@ -59,14 +59,18 @@ def outcome_sentence(action: Action, approvals: list[dict[str, Any]], now: datet
         return f"Rejected by {rejecter['user']}{reason}."
     if action.status == Status.EXPIRED:
         return "Expired: nobody decided in time, so it will not run."
+    if action.status == Status.CANCELLED:
+        return "Cancelled by its requester before anyone decided; it will not run."
     if approvers:
         decided = f"Approved by {' and '.join(approvers)}"
     elif by_policy:
         decided = f"Approved by policy ({action.security_level} risk)"
     else:
         decided = "Approved"
+    kind = find_kind(action.action_type)
+    runs_here = kind is None or kind.executes
     tail = {
-        Status.APPROVED: "waiting for a worker.",
+        Status.APPROVED: "waiting for a worker." if runs_here else "its requester runs it and has not reported yet.",
         Status.EXECUTING: "running now.",
         Status.COMPLETED: "completed.",
         Status.FAILED: f"failed: {action.error}" if action.error else "failed.",

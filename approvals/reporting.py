@@ -29,6 +29,7 @@ OUTCOMES = [
     Status.FAILED,
     Status.REJECTED,
     Status.EXPIRED,
+    Status.CANCELLED,
     Status.PENDING,
     Status.APPROVED,
     Status.EXECUTING,

@@ -35,7 +35,7 @@ from approvals.exceptions import (
     PayloadChanged,
     SelfApprovalForbidden,
 )
-from approvals.kinds.registry import find_kind
+from approvals.kinds.registry import decide_only_names, find_kind
 from approvals.models import Action, ActionEdit, Approval, Decision, SecurityLevel, Status
 from approvals.parameters import validate_parameters
 from approvals.policy import classify
@@ -50,14 +50,16 @@ from rules.matching import CompiledRule
 logger = logging.getLogger(__name__)
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED}),
-    Status.APPROVED: frozenset({Status.EXECUTING}),
+    Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED, Status.CANCELLED}),
+    # APPROVED -> COMPLETED/FAILED: the requester's report on a decide-only action (action_report_outcome).
+    Status.APPROVED: frozenset({Status.EXECUTING, Status.COMPLETED, Status.FAILED}),
     # EXECUTING -> APPROVED releases an action whose worker died or shut down, for a retry.
     Status.EXECUTING: frozenset({Status.COMPLETED, Status.FAILED, Status.APPROVED}),
     Status.REJECTED: frozenset(),
     Status.EXPIRED: frozenset(),
     Status.COMPLETED: frozenset(),
     Status.FAILED: frozenset(),
+    Status.CANCELLED: frozenset(),
 }
 HELD_LEVELS = (SecurityLevel.HIGH, SecurityLevel.CRITICAL)
 INTERRUPTED = "interrupted"
@@ -97,12 +99,15 @@ def _transition(
     audit_append(actor=actor, event=event, action_id=action_id, data={"from": source, "to": target, **(data or {})})
     events.action_changed(action_id=action_id, status=target)
     if target == Status.APPROVED:
-        _announce_approved(action_id)
+        _announce_approved(action)
     return True
 
 
-def _announce_approved(action_id: UUID) -> None:
-    transaction.on_commit(lambda: signals.action_approved.send(sender=Action, action_id=action_id))
+def _announce_approved(action: Action) -> None:
+    action_id, action_type = action.id, action.action_type
+    transaction.on_commit(
+        lambda: signals.action_approved.send(sender=Action, action_id=action_id, action_type=action_type)
+    )
 
 
 def _required_approvals(level: str, quorum_critical: int) -> int:
@@ -189,7 +194,7 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
                 data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
             )
             events.action_changed(action_id=action.id, status=Status.APPROVED)
-            _announce_approved(action.id)
+            _announce_approved(action)
     return action
 
 
@@ -531,10 +536,11 @@ def _lease_until(now: datetime) -> datetime:
 
 
 def action_start(*, action_id: UUID, worker_id: str) -> Action | None:
-    """Claim an approved action for this worker; None if another worker has it or it is not approved."""
+    """Claim an approved action for this worker; None if another worker has it, it is not approved,
+    or its kind is decide-only (its requester runs it)."""
     now = timezone.now()
     action = Action.objects.select_related("requested_by").filter(id=action_id, status=Status.APPROVED).first()
-    if action is None:
+    if action is None or action.action_type in decide_only_names():
         return None
     with transaction.atomic():
         started = _transition(

@@ -8,5 +8,5 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-action_approved = Signal()  # action_id: approved, a worker should run it
+action_approved = Signal()  # action_id, action_type: approved, a worker runs it if its kind executes
 action_held = Signal()  # action_id: held (or edited while held), reviewers should look

@@ -22,7 +22,7 @@ from chat.models import Message
 from chat.selectors import conversation_get_for
 from realtime.consumers import CLOSE_FORBIDDEN, SessionConsumer
 
-FINAL = (Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.EXPIRED)
+FINAL = (Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.EXPIRED, Status.CANCELLED)
 
 
 class ChatConsumer(SessionConsumer):

@@ -23,6 +23,7 @@ STATES = {
     Status.FAILED: "failed",
     Status.REJECTED: "rejected",
     Status.EXPIRED: "expired",
+    Status.CANCELLED: "cancelled",
 }
 SCREEN_PREFIX = "injection screen: "
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from approvals.kinds.registry import decide_only_names
 from approvals.models import Action, Status
 from approvals.services import action_recover, actions_expire_due
 from review.escalation import actions_escalate_due
@@ -44,12 +45,14 @@ def recover_stale_actions(*, limit: int = 100) -> int:
 
 
 def requeue_lost_actions(*, limit: int = 100) -> int:
-    """Approved actions with no live task (the process died between commit and enqueue)."""
+    """Approved actions with no live task (the process died between commit and enqueue); a
+    decide-only action waits for its requester, not for a worker."""
     cutoff = timezone.now() - LOST_AFTER
     requeued = 0
-    for action_id in Action.objects.filter(status=Status.APPROVED, approved_at__lt=cutoff).values_list("id", flat=True)[
-        :limit
-    ]:
+    waiting = Action.objects.filter(status=Status.APPROVED, approved_at__lt=cutoff).exclude(
+        action_type__in=decide_only_names()
+    )
+    for action_id in waiting.values_list("id", flat=True)[:limit]:
         live = _tasks_for(str(action_id)).filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
         if not live.exists():
             logger.warning("re-enqueueing approved action %s that had no task", action_id)

@@ -109,6 +109,9 @@ class ActionKind(ABC):
     names_skill: ClassVar[bool] = False
     # Whether the injection screen reads every string in the parameters (raising the level to HIGH).
     screens_parameters: ClassVar[bool] = False
+    # Whether ActionHub runs an approved action of this kind (a worker calls `run`); a decide-only
+    # kind is run by its requester, who reports the outcome (see DecideOnlyKind).
+    executes: ClassVar[bool] = True
 
     @abstractmethod
     def schema(self, *, skill_id: str | None = None) -> dict[str, Any] | None:
@@ -160,3 +163,13 @@ class ActionKind(ABC):
     @abstractmethod
     def run(self, action: Action) -> dict[str, Any]:
         """Do what the action asks; the result, or HandlerError with a readable reason."""
+
+
+class DecideOnlyKind(ActionKind):
+    """A kind ActionHub decides and records but never runs: the requester runs an approved action
+    itself and reports what happened (approved -> completed or failed). No worker takes one."""
+
+    executes = False
+
+    def run(self, action: Action) -> dict[str, Any]:
+        raise HandlerError(f"{self.name} actions are run by their requester, never by ActionHub")

@@ -34,6 +34,11 @@ def find_kind(name: object) -> ActionKind | None:
     return action_kinds().get(name) if isinstance(name, str) else None
 
 
+def decide_only_names() -> list[str]:
+    """The kinds a requester runs itself: no worker ever takes one of their actions."""
+    return [name for name, kind in action_kinds().items() if not kind.executes]
+
+
 def kind_names() -> list[str]:
     return list(action_kinds())
 
