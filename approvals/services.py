@@ -3,6 +3,7 @@
 `Action.status` changes only here, through `_transition`: a compare-and-set update checked
 against ALLOWED_TRANSITIONS, its audit entry in the same transaction, and its effects: the
 `action_approved` / `action_held` signals on commit (the worker and notifications act on them),
+`action_settled` inside the transaction when it is decided or finished (outboxes write there),
 the websocket broadcast through approvals.events (written in the same transaction on the
 database channel layer, sent on commit on Redis). What an action type means, its kind says.
 """
@@ -62,6 +63,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CANCELLED: frozenset(),
 }
 HELD_LEVELS = (SecurityLevel.HIGH, SecurityLevel.CRITICAL)
+DECIDED = "action.decided"
+FINISHED = "action.finished"
 INTERRUPTED = "interrupted"
 
 
@@ -98,9 +101,17 @@ def _transition(
     action.status = target
     audit_append(actor=actor, event=event, action_id=action_id, data={"from": source, "to": target, **(data or {})})
     events.action_changed(action_id=action_id, status=target)
+    if source == Status.PENDING:
+        _announce_settled(action, DECIDED)
+    elif target in (Status.COMPLETED, Status.FAILED):
+        _announce_settled(action, FINISHED)
     if target == Status.APPROVED:
         _announce_approved(action)
     return True
+
+
+def _announce_settled(action: Action, event: str) -> None:
+    signals.action_settled.send(sender=Action, action=action, event=event)
 
 
 def _announce_approved(action: Action) -> None:
@@ -194,6 +205,7 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
                 data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
             )
             events.action_changed(action_id=action.id, status=Status.APPROVED)
+            _announce_settled(action, DECIDED)
             _announce_approved(action)
     return action
 
