@@ -22,20 +22,13 @@ from ninja.parser import Parser
 from api import schemas, strict_json
 from api.auth import AUTH
 from api.status import status_payload
-from approvals.assignment import assigned_names, assigned_names_by_action, viewer_for
-from approvals.authorship import action_editors
+from approvals.assignment import assigned_names_by_action, viewer_for
 from approvals.exceptions import ActionError
 from approvals.kinds.model_switch import ModelSwitchKind
 from approvals.models import Action, Status
-from approvals.reversibility import action_reversibility
+from approvals.representation import action_payload
 from approvals.runtime import runtime_get
-from approvals.selectors import (
-    action_approvals,
-    action_get_for,
-    approvals_by_action,
-    pending_actions,
-    requester_name,
-)
+from approvals.selectors import action_get_for, approvals_by_action, pending_actions
 from approvals.services import action_create, action_decide, action_edit
 from audit.selectors import audit_entries
 from chat.kind import CHAT
@@ -136,42 +129,6 @@ def _replies(ok: dict[int, Any], *errors: int) -> dict[int, Any]:
     """`ok` and the error statuses an operation really answers, each `{detail, errors?}`; every
     operation behind a login also answers 401."""
     return {**ok, **dict.fromkeys((*errors, 401), schemas.Error)}
-
-
-def action_payload(
-    action: Action, *, approvals: list[dict[str, Any]] | None = None, groups: list[str] | None = None
-) -> dict[str, Any]:
-    return {
-        "id": action.id,
-        "action_type": action.action_type,
-        "skill_id": action.skill_id,
-        "parameters": action.parameters,
-        "security_level": action.security_level,
-        "classification_reasons": action.classification_reasons,
-        "status": action.status,
-        "requested_by": requester_name(action),
-        "created_at": action.created_at,
-        "approved_at": action.approved_at,
-        "completed_at": action.completed_at,
-        "expires_at": action.expires_at,
-        "result": action.result,
-        "error": action.error,
-        "payload_hash": action.payload_hash,
-        "approvals": action_approvals(action) if approvals is None else approvals,
-        "approvals_required": action.approvals_required,
-        "requires_approval": action.requires_approval,
-        "editors": action_editors(action),
-        "attempt": action.attempt,
-        "needs_review": action.needs_review,
-        "assigned_groups": assigned_names(action) if groups is None else groups,
-        "escalated_at": action.escalated_at,
-        "reversibility": _reversibility(action),
-    }
-
-
-def _reversibility(action: Action) -> dict[str, str]:
-    reversibility = action_reversibility(action)
-    return {"value": reversibility.value, "label": reversibility.label, "reason": reversibility.reason}
 
 
 def _reload(action_id: UUID, user: Any) -> dict[str, Any]:

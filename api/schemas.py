@@ -49,6 +49,18 @@ class ReversibilityOut(Schema):
     reason: str
 
 
+class DecisionOut(Schema):
+    outcome: str | None = Field(
+        description="approved, rejected, expired or cancelled; null while nobody has decided (pending)"
+    )
+    by: list[str] = Field(
+        description="who decided: reviewers' usernames, rule:<id> for a standing rule, system for the risk "
+        "policy (LOW/MEDIUM), the requester for a cancellation; empty for an expiry"
+    )
+    reason: str = Field(description="the reviewers' reasons, the rule's note, or why it expired or was cancelled")
+    edited: bool = Field(description="a reviewer changed the parameters: `parameters` is what they approved")
+
+
 class ActionOut(Schema):
     id: UUID
     action_type: str
@@ -79,6 +91,8 @@ class ActionOut(Schema):
     )
     escalated_at: datetime | None = None
     reversibility: ReversibilityOut | None = Field(None, description="whether its effect can be undone")
+    external_id: str = Field("", description="the requester's own id for it (an agent's tool-use id), as submitted")
+    decision: DecisionOut = Field(description="what became of the request: run what `parameters` says now")
 
 
 class ActionPage(Schema):
