@@ -395,6 +395,8 @@ ACTIONHUB_HTTP_THREADS = env_int("ACTIONHUB_HTTP_THREADS", 16)
 # means the worker died and the action is recovered by another worker.
 ACTIONHUB_LEASE_SECONDS = env_float("ACTIONHUB_LEASE_SECONDS", 30.0)
 ACTIONHUB_MAX_ATTEMPTS = env_int("ACTIONHUB_MAX_ATTEMPTS", 3)
+# How long a submit's Idempotency-Key answers with the action it created (then it may be reused).
+ACTIONHUB_IDEMPOTENCY_TTL = env_duration("ACTIONHUB_IDEMPOTENCY_TTL", "24h")
 ACTIONHUB_WORKER_POLL = env_float("ACTIONHUB_WORKER_POLL", 0.05)
 ACTIONHUB_WORKER_GRACE = env_float("ACTIONHUB_WORKER_GRACE", 30.0)
 ACTIONHUB_MAINTENANCE_INTERVAL = env_float("ACTIONHUB_MAINTENANCE_INTERVAL", 1.0)

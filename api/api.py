@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -24,12 +25,15 @@ from api.auth import AUTH
 from api.status import status_payload
 from approvals.assignment import assigned_names_by_action, viewer_for
 from approvals.exceptions import ActionError
+from approvals.idempotency import action_submit
 from approvals.kinds.model_switch import ModelSwitchKind
+from approvals.kinds.registry import kind_names
 from approvals.models import Action, Status
 from approvals.representation import action_payload
 from approvals.runtime import runtime_get
-from approvals.selectors import action_get_for, approvals_by_action, pending_actions
-from approvals.services import action_create, action_decide, action_edit
+from approvals.selectors import action_get_for, actions_list, approvals_by_action, pending_actions
+from approvals.services import action_cancel, action_create, action_decide, action_edit, action_report_outcome
+from audit.chain import canonical_json
 from audit.selectors import audit_entries
 from chat.kind import CHAT
 from lib.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
@@ -160,15 +164,91 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         raise HttpError(400, f"{name} is out of range: use a date-time between year 1 and 9999 in UTC") from exc
 
 
-@api.post("/actions", response=_replies({201: schemas.ActionOut}, 400, 403, 429), tags=["actions"])
+IDEMPOTENCY_KEY = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _idempotency_key(request: HttpRequest) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not all(" " <= char <= "~" for char in key):
+        raise HttpError(400, f"{IDEMPOTENCY_KEY} must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters")
+    return key
+
+
+@api.post(
+    "/actions",
+    response=_replies({200: schemas.ActionOut, 201: schemas.ActionOut}, 400, 403, 422, 429),
+    tags=["actions"],
+)
 def create_action(request: HttpRequest, body: schemas.ActionIn):
-    """Submit an action. Its risk level is decided here, never by the requester."""
+    """Submit an action. Its risk level is decided here, never by the requester.
+
+    With an `Idempotency-Key` header (1-255 printable characters, yours alone, remembered 24 h), a
+    repeat of the same request answers the action the first one created, with 200 and
+    `Idempotent-Replayed: true`, and never creates a second one; the same key with a different
+    body is a 422.
+    """
     check_rate_limit(request)
-    action = action_create(
-        user=request.user, action_type=body.action_type, parameters=body.parameters, skill_id=body.skill_id
+    key = _idempotency_key(request)
+    submitted = action_submit(
+        user=request.user,
+        idempotency_key=key,
+        request_hash=hashlib.sha256(canonical_json(body.dict()).encode()).hexdigest(),
+        action_type=body.action_type,
+        parameters=body.parameters,
+        skill_id=body.skill_id,
+        external_id=body.external_id,
     )
+    if submitted.replayed:
+        response = api.create_response(request, _reload(submitted.action.id, request.user), status=200)
+        response["Idempotent-Replayed"] = "true"
+        return response
+    action = submitted.action
     # A held action was just created: nobody can have decided on it yet.
     return Reply(201, action_payload(action, approvals=[] if action.status == Status.PENDING else None))
+
+
+@api.get("/actions", response=_replies({200: schemas.ActionPage}, 400), tags=["actions"])
+def list_actions(
+    request: HttpRequest,
+    mine: bool = False,
+    status: str | None = None,
+    action_type: str | None = None,
+    external_id: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+):
+    """Actions you may see, newest first; `mine=1`: only those you requested (what an agent lists).
+    Filter by `status`, `action_type` and `external_id` (exact)."""
+    if status and status not in Status.values:
+        raise HttpError(400, f"status must be one of {', '.join(Status.values)}")
+    if action_type and action_type not in kind_names():
+        raise HttpError(400, f"action_type must be one of {', '.join(kind_names())}")
+    size = clamp_limit(limit)
+    before = decode_cursor(cursor, kinds=(datetime, UUID))
+    page = actions_list(
+        user=request.user,
+        mine=mine,
+        status=status,
+        action_type=action_type,
+        external_id=external_id,
+        before=before,
+        limit=size,
+    )
+    next_url = None
+    if page.next_key:
+        query = request.GET.copy()
+        query["limit"] = str(size)
+        query["cursor"] = encode_cursor(page.next_key)
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    approvals = approvals_by_action([action.id for action in page.items])
+    groups = assigned_names_by_action([action.id for action in page.items])
+    results = [
+        action_payload(action, approvals=approvals[action.id], groups=groups[action.id]) for action in page.items
+    ]
+    return api.create_response(request, {"results": results, "next": next_url}, status=200)
 
 
 @api.get("/actions/pending", response=_replies({200: schemas.ActionPage}, 400, 403), tags=["actions"])
@@ -241,6 +321,45 @@ def decide_action(request: HttpRequest, action_id: UUID, body: schemas.DecisionI
         reason=body.reason,
         payload_hash=body.payload_hash,
     )
+    return _reload(action_id, request.user)
+
+
+def _own_or_404(request: HttpRequest, action_id: UUID) -> None:
+    """404 for an action the user may not see, so a refusal never tells who else has one."""
+    if action_get_for(action_id=action_id, user=request.user) is None:
+        raise Action.DoesNotExist
+
+
+@api.post(
+    "/actions/{action_id}/cancel",
+    response=_replies({200: schemas.ActionOut}, 400, 403, 404, 409, 429),
+    tags=["actions"],
+)
+def cancel_action(request: HttpRequest, action_id: UUID, body: schemas.CancelIn | None = None):
+    """Withdraw your pending action (`cancelled`): it leaves every queue and can no longer be decided.
+    Agents cancel when they stop waiting. 403 if it is not yours, 409 once it is not pending."""
+    check_rate_limit(request)
+    _own_or_404(request, action_id)
+    action_cancel(action_id=action_id, user=request.user, reason=body.reason if body else "")
+    return _reload(action_id, request.user)
+
+
+@api.post(
+    "/actions/{action_id}/outcome",
+    response=_replies({200: schemas.ActionOut}, 400, 403, 404, 409, 429),
+    tags=["actions"],
+)
+def report_outcome(request: HttpRequest, action_id: UUID, body: schemas.OutcomeIn):
+    """Report what happened when you ran your approved decide-only action (a tool_call): `ok` true
+    makes it `completed` (with `output`), false `failed` (with `error`). Once, by its requester only
+    (403 otherwise); 409 if it is not approved, was already reported, or is a kind ActionHub runs."""
+    check_rate_limit(request)
+    if body.ok and body.error:
+        raise HttpError(400, "error goes with ok=false; send output when ok is true")
+    if not body.ok and body.output:
+        raise HttpError(400, "output goes with ok=true; send error when ok is false")
+    _own_or_404(request, action_id)
+    action_report_outcome(action_id=action_id, user=request.user, ok=body.ok, output=body.output, error=body.error)
     return _reload(action_id, request.user)
 
 

@@ -34,6 +34,19 @@ class ActionIn(Schema):
     action_type: str = _one_kind("what kind of action; parameters depend on it")
     parameters: Any = Field(default_factory=dict)
     skill_id: str | None = None
+    external_id: str = Field(
+        "", max_length=255, description="your own id for it (e.g. the agent's tool_use_id); filter by it later"
+    )
+
+
+class CancelIn(Schema):
+    reason: str = Field("", max_length=2000, description="why it is withdrawn, for the audit history")
+
+
+class OutcomeIn(Schema):
+    ok: bool = Field(description="true: it ran and succeeded (completed); false: it failed")
+    output: str = Field("", max_length=100_000, description="what it produced, when ok")
+    error: str = Field("", max_length=100_000, description="why it failed, when not ok")
 
 
 class ApprovalOut(Schema):

@@ -26,6 +26,24 @@ class NotAssigned(ActionError):
     status_code = 403
 
 
+class NotRequester(ActionError):
+    """Only whoever submitted an action may cancel it or report its outcome."""
+
+    status_code = 403
+
+
+class RunByActionHub(ActionError):
+    """An outcome reported for an action a worker runs: the worker records that one."""
+
+    status_code = 409
+
+
+class IdempotencyKeyReused(ActionError):
+    """The Idempotency-Key was sent before with a different request."""
+
+    status_code = 422
+
+
 class SelfApprovalForbidden(ActionError):
     status_code = 403
 

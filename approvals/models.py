@@ -175,3 +175,23 @@ class RuntimeSetting(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class IdempotencyKey(models.Model):
+    """A requester's Idempotency-Key on a submit: a retry with the same key and body gets the action
+    it created; the unique constraint makes concurrent retries create one. Kept for
+    ACTIONHUB_IDEMPOTENCY_TTL, then pruned (the key may be used again)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=255)
+    # sha256 of the request body's canonical JSON: the same key with another body is refused.
+    request_hash = models.CharField(max_length=64)
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="idempotency_keys")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_idempotency_key_per_user")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.user_id})"

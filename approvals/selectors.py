@@ -59,6 +59,29 @@ def pending_actions(
     return keyset_page(queryset, fields=PENDING_KEY, after=after, size=limit)
 
 
+def actions_list(
+    *,
+    user: AbstractBaseUser,
+    mine: bool,
+    status: str | None = None,
+    action_type: str | None = None,
+    external_id: str | None = None,
+    before: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Page[Action]:
+    """A page of the actions `user` may see (only their own with `mine`), newest first, by keyset
+    (created_at, id) descending; served by action_requester_created / action_requester_external."""
+    queryset = Action.objects.filter(requested_by_id=user.pk) if mine else actions_visible_to(Action.objects, user=user)
+    if status:
+        queryset = queryset.filter(status=status)
+    if action_type:
+        queryset = queryset.filter(action_type=action_type)
+    if external_id is not None:
+        queryset = queryset.filter(external_id=external_id)
+    queryset = queryset.annotate(requester_name=F("requested_by__username")).prefetch_related(edits_prefetch())
+    return keyset_page(queryset, fields=PENDING_KEY, after=before, size=limit, descending=True)
+
+
 def approvals_by_action(action_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
     """The live approvals of many actions, grouped by action id, oldest first."""
     grouped: dict[UUID, list[dict[str, Any]]] = {action_id: [] for action_id in action_ids}

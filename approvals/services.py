@@ -33,7 +33,9 @@ from approvals.exceptions import (
     InvalidTransition,
     NotAReviewer,
     NotAssigned,
+    NotRequester,
     PayloadChanged,
+    RunByActionHub,
     SelfApprovalForbidden,
 )
 from approvals.kinds.registry import decide_only_names, find_kind
@@ -129,8 +131,13 @@ def _required_approvals(level: str, quorum_critical: int) -> int:
     return 0
 
 
-def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, skill_id: str | None = None) -> Action:
-    """Validate, classify on the server, persist; LOW/MEDIUM are approved by `system` at once."""
+def action_create(
+    *, user: AbstractBaseUser, action_type: str, parameters: Any, skill_id: str | None = None, external_id: str = ""
+) -> Action:
+    """Validate, classify on the server, persist; LOW/MEDIUM are approved by `system` at once.
+
+    `external_id` is the requester's own name for the action, kept beside it (not in the payload hash).
+    """
     parameters = validate_parameters(action_type=action_type, parameters=parameters, skill_id=skill_id)
     find_kind(action_type).admit(skill_id=skill_id)
     classification = classify(action_type=action_type, parameters=parameters, skill_id=skill_id)
@@ -161,6 +168,7 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
         created_at=now,
         approved_at=None if waits else now,
         expires_at=now + expiry if expiry else None,
+        external_id=external_id,
     )
     if held:
         action.escalate_at = escalation_time(created_at=now, expires_at=action.expires_at)
@@ -179,6 +187,7 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
                 "security_level": classification.level,
                 "reasons": classification.reasons,
                 "payload_hash": action.payload_hash,
+                **({"external_id": external_id} if external_id else {}),
             },
         )
         if rules and _decide_by_rule(action, rules, classification.level, now):
@@ -391,6 +400,59 @@ def _record_decision(
         audit_append(actor=actor, event="action.approval_added", action_id=action.id, data=progress)
         events.action_changed(action_id=action.id, status=Status.PENDING)
     return DecisionOutcome(action, action.status, count, action.approvals_required)
+
+
+def action_cancel(*, action_id: UUID, user: AbstractBaseUser, reason: str = "") -> Action:
+    """Withdraw a pending action on its requester's behalf (an agent that stopped waiting): it leaves
+    every queue and can no longer be decided. 403 for anyone else, 409 once it is not pending."""
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        action = Action.objects.select_for_update().get(id=action_id)
+        if action.requested_by_id != user.pk:
+            raise NotRequester("only its requester may cancel an action")
+        cancelled = _transition(
+            action,
+            source=Status.PENDING,
+            target=Status.CANCELLED,
+            actor=user.get_username(),
+            event="action.cancelled",
+            data={"reason": reason} if reason else {},
+            completed_at=timezone.now(),
+        )
+        if not cancelled:
+            raise ActionNotPending(f"action is {action.status}, not pending: it can no longer be cancelled")
+    return action
+
+
+def action_report_outcome(
+    *, action_id: UUID, user: AbstractBaseUser, ok: bool, output: str = "", error: str = ""
+) -> Action:
+    """Record what happened when the requester ran its approved decide-only action (a tool call):
+    completed with `output`, or failed with `error`. Once only; 403 for anyone but the requester,
+    409 for an action ActionHub runs itself or one that is not approved (not yet, or already reported)."""
+    with transaction.atomic():
+        action = Action.objects.select_for_update().get(id=action_id)
+        if action.requested_by_id != user.pk:
+            raise NotRequester("only its requester may report an action's outcome")
+        if action.action_type not in decide_only_names():
+            raise RunByActionHub(f"{action.action_type} actions are run by ActionHub, which records their outcome")
+        if action.status != Status.APPROVED:
+            already = action.status in (Status.COMPLETED, Status.FAILED)
+            detail = "its outcome was already reported" if already else "it was not approved"
+            raise ActionNotPending(f"action is {action.status}: {detail}")
+        error = error.strip() or ("" if ok else "the requester reported a failure without saying why")
+        _transition(
+            action,
+            source=Status.APPROVED,
+            target=Status.COMPLETED if ok else Status.FAILED,
+            actor=user.get_username(),
+            event="action.completed" if ok else "action.failed",
+            data={"reported": True, **({"output": output} if ok else {"error": error})},
+            result={"output": output} if ok else None,
+            error="" if ok else error,
+            completed_at=timezone.now(),
+        )
+    return action
 
 
 def action_edit(*, action_id: UUID, user: AbstractBaseUser, parameters: Any, payload_hash: str | None = None) -> Action:

@@ -20,6 +20,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from approvals.idempotency import idempotency_keys_prune
 from approvals.models import Action, Status
 from audit.services import audit_full_pass_step
 from skills.runner import sandbox_prepare, sandbox_shutdown
@@ -84,6 +85,7 @@ class ActionWorker(Worker):
             if now >= self.next_prune:
                 self.next_prune = now + PRUNE_INTERVAL
                 counts["pruned_tasks"] = prune_finished_tasks()
+                counts["pruned_idempotency_keys"] = idempotency_keys_prune()
         except Exception:
             logger.exception("maintenance failed")
             return
