@@ -23,6 +23,7 @@ fi
 .venv/bin/python bench/sqlite_start_latency.py
 .venv/bin/python bench/ws_fanout.py
 .venv/bin/python bench/rules.py
+.venv/bin/python bench/idempotency.py
 .venv/bin/python bench/chat_stream.py
 .venv/bin/python bench/bulk.py
 .venv/bin/python bench/sandbox.py
