@@ -373,3 +373,20 @@ def test_it_refuses_an_overlong_external_id(alice, api_as):
     response = api_as(alice).post("/actions", {**HELD_PING, "external_id": "x" * 256})
     assert response.status_code == 400
     assert "external_id" in response.json()["detail"]
+
+
+def test_it_shows_reviewers_a_cancelled_action_and_one_waiting_for_its_requester(alice, bob, api_as):
+    page = Client()
+    page.force_login(bob)
+    cancelled = api_as(alice).post("/actions", HELD_PING).json()["id"]
+    assert 'value="approve"' in page.get(f"/approvals/{cancelled}/").text
+    api_as(alice).post(f"/actions/{cancelled}/cancel")
+    detail = page.get(f"/approvals/{cancelled}/")
+    assert detail.status_code == 200
+    assert "Cancelled by its requester before anyone decided; it will not run." in detail.text
+    assert 'value="approve"' not in detail.text
+
+    waiting = api_as(alice).post("/actions", HELD_PING).json()["id"]
+    api_as(bob).post(f"/actions/{waiting}/approve", {"approved": True})
+    detail = page.get(f"/approvals/{waiting}/")
+    assert "its requester runs it and has not reported yet" in detail.text
