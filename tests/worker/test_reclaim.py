@@ -30,16 +30,21 @@ HELD_DELETE = {"action_type": "file_operation", "parameters": {"operation": "del
 
 
 class CountingServer:
-    """An upstream API on loopback that counts the POSTs it answers."""
+    """An upstream API on loopback that counts the POSTs it answers, each once `release` is set."""
 
     def __init__(self) -> None:
         self.hits = 0
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 outer.hits += 1
+                outer.arrived.set()
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.release.wait(30)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", "2")
@@ -55,6 +60,7 @@ class CountingServer:
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
 
     def close(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -115,6 +121,23 @@ def test_it_runs_once_an_action_whose_task_a_dead_worker_claimed_before_starting
     assert (held_task.status, held_task.worker_ids) == (TaskResultStatus.RUNNING, [LIVE])
     assert _status(held) == Status.APPROVED
     assert _events(held) == ["action.created", "action.approved"]
+
+
+def test_it_keeps_a_busy_worker_alive_while_its_action_runs(alice, upstream):
+    upstream.release.clear()
+    worker = start_worker(ACTIONHUB_API_ALLOWLIST=upstream.url)
+    try:
+        action = _post(alice, upstream, "slow")
+        assert upstream.arrived.wait(20)
+        (beat,) = WorkerHeartbeat.objects.all()
+        # The worker's main loop is inside the handler; its heartbeat still moves on.
+        assert wait_for(lambda: WorkerHeartbeat.objects.get(worker_id=beat.worker_id).last_seen > beat.last_seen)
+        assert _status(action) == Status.EXECUTING
+        upstream.release.set()
+        assert wait_for(lambda: _status(action) == Status.COMPLETED)
+    finally:
+        stop(worker)
+    assert upstream.hits == 1
 
 
 def test_it_delivers_a_notification_whose_task_a_dead_worker_claimed(alice, upstream):

@@ -57,9 +57,10 @@ class _Liveness(threading.Thread):
             while not self.stopped.wait(settings.ACTIONHUB_MAINTENANCE_INTERVAL):
                 try:
                     self.beat()
-                except Exception:  # the database may be back at the next beat
+                except Exception:
                     logger.exception("heartbeat of worker %s failed", self.worker_id)
-                close_old_connections()
+                    # A fresh connection at the next beat, once the database is back.
+                    connection.close()
         finally:
             connection.close()
 
