@@ -7,7 +7,7 @@ two slow ones (LLM server, Docker) run side by side, so a dead dependency never 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -20,10 +20,8 @@ from approvals.models import Action, SecurityLevel, Status
 from approvals.runtime import runtime_get
 from llm.client import LLMClient, LLMError
 from skills.sandbox import docker_status
-from worker.models import WorkerHeartbeat
+from worker.models import WORKER_ALIVE_WITHIN, WorkerHeartbeat
 
-# Workers renew their heartbeat every few seconds; one silent for longer is presumed dead.
-WORKER_ALIVE_WITHIN = timedelta(seconds=15)
 LLM_TIMEOUT = 2.0
 LLM_CONNECT_TIMEOUT = 1.0
 

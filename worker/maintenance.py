@@ -1,4 +1,4 @@
-"""Periodic upkeep run by every worker: expiry, escalation, recovery of dead workers' actions, lost enqueues."""
+"""Periodic upkeep run by every worker: expiry, escalation, what dead workers left behind, lost enqueues."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from approvals.models import Action, Status
 from approvals.services import action_recover, actions_expire_due
 from review.escalation import actions_escalate_due
 from rules.services import rules_expire_due
+from worker.models import WORKER_ALIVE_WITHIN, WorkerHeartbeat
 from worker.tasks import enqueue_execution
+from worker.wakeup import wake_workers
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,57 @@ def recover_stale_actions(*, limit: int = 100) -> int:
             traceback="the worker running this task stopped renewing its lease",
         )
     return recovered
+
+
+def reclaim_orphaned_tasks(*, limit: int = 100) -> int:
+    """Tasks claimed by a worker that is no longer alive: back on the queue, or closed when nothing is left to do.
+
+    An execution task goes back on the queue only while its action is still approved: its worker
+    died between claiming the task and starting the action, so nothing ran, and action_start's
+    compare-and-set lets exactly one worker start it. Once the action has started its lease decides
+    (recover_stale_actions); once it has finished the task is closed. A notification task goes back
+    on the queue as it is: a worker killed during a send may have sent it, so a delivery is at least once.
+    """
+    running = list(
+        DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
+        .order_by("started_at")
+        .values("id", "task_path", "args_kwargs", "worker_ids", "started_at")[:limit]
+    )
+    if not running:
+        return 0
+    # Read after the tasks: a worker reports before its first claim, so the claimer of any task read
+    # above is here unless it has been silent too long.
+    alive = set(
+        WorkerHeartbeat.objects.filter(last_seen__gte=timezone.now() - WORKER_ALIVE_WITHIN).values_list(
+            "worker_id", flat=True
+        )
+    )
+    reclaimed = 0
+    for task in running:
+        if task["worker_ids"] and task["worker_ids"][-1] in alive:
+            continue
+        # Compare-and-set on the claim: another worker may have reclaimed, and claimed, the task since.
+        claim = DBTaskResult.objects.filter(
+            id=task["id"], status=TaskResultStatus.RUNNING, started_at=task["started_at"]
+        )
+        if task["task_path"] != TASK_PATH:
+            reclaimed += claim.update(status=TaskResultStatus.READY, started_at=None)
+            continue
+        action_id = task["args_kwargs"]["kwargs"]["action_id"]
+        status = Action.objects.filter(id=action_id).values_list("status", flat=True).first()
+        if status == Status.APPROVED:
+            logger.warning("re-queueing approved action %s: the worker that claimed its task died", action_id)
+            reclaimed += claim.update(status=TaskResultStatus.READY, started_at=None)
+        elif status != Status.EXECUTING:
+            claim.update(
+                status=TaskResultStatus.FAILED,
+                finished_at=timezone.now(),
+                exception_class_path="worker.maintenance.WorkerLost",
+                traceback="the worker running this task died after the action had finished",
+            )
+    if reclaimed:
+        wake_workers()
+    return reclaimed
 
 
 def requeue_lost_actions(*, limit: int = 100) -> int:
@@ -75,6 +128,7 @@ def run_maintenance() -> dict[str, int]:
         "expired": actions_expire_due(),
         "escalated": actions_escalate_due(),
         "recovered": recover_stale_actions(),
+        "reclaimed": reclaim_orphaned_tasks(),
         "requeued": requeue_lost_actions(),
         "rules_expired": rules_expire_due(),
     }

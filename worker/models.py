@@ -5,7 +5,13 @@ The table was created by the approvals app and keeps its name (see migrations/00
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
+
+# Each worker renews its heartbeat every ACTIONHUB_MAINTENANCE_INTERVAL, busy or idle; one silent for
+# longer than this is presumed dead, and the tasks it had claimed are reclaimed (worker/maintenance.py).
+WORKER_ALIVE_WITHIN = timedelta(seconds=15)
 
 
 class WorkerHeartbeat(models.Model):

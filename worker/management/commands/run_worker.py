@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import OperationalError, close_old_connections, transaction
+from django.db import OperationalError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
@@ -31,6 +31,39 @@ from worker.wakeup import waiter
 logger = logging.getLogger("worker")
 
 PRUNE_INTERVAL = 3600.0
+
+
+class _Liveness(threading.Thread):
+    """Renews the worker's heartbeat row while the process lives, however long the task it runs.
+
+    Other workers reclaim the tasks of a worker whose row goes silent (worker/maintenance.py), so
+    the row must not wait for the main loop, which is busy for as long as an action runs.
+    """
+
+    def __init__(self, *, worker_id: str) -> None:
+        super().__init__(name="liveness", daemon=True)
+        self.worker_id = worker_id
+        self.stopped = threading.Event()
+
+    def beat(self) -> None:
+        now = timezone.now()
+        WorkerHeartbeat.objects.update_or_create(
+            worker_id=self.worker_id,
+            defaults={"pid": os.getpid(), "last_seen": now},
+            create_defaults={"pid": os.getpid(), "last_seen": now, "started_at": now},
+        )
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.ACTIONHUB_MAINTENANCE_INTERVAL):
+                try:
+                    self.beat()
+                except Exception:
+                    logger.exception("heartbeat of worker %s failed", self.worker_id)
+                    # A fresh connection at the next beat, once the database is back.
+                    connection.close()
+        finally:
+            connection.close()
 
 
 class ActionWorker(Worker):
@@ -72,11 +105,6 @@ class ActionWorker(Worker):
             return
         self.next_maintenance = now + settings.ACTIONHUB_MAINTENANCE_INTERVAL
         try:
-            WorkerHeartbeat.objects.update_or_create(
-                worker_id=self.worker_id,
-                defaults={"pid": os.getpid(), "last_seen": timezone.now()},
-                create_defaults={"pid": os.getpid(), "last_seen": timezone.now(), "started_at": timezone.now()},
-            )
             counts = run_maintenance()
             # The audit chain's full pass, a bounded slice per round; the lease keeps it to one worker.
             counts["audit_pass"] = int(
@@ -116,6 +144,10 @@ class ActionWorker(Worker):
 
     def run(self) -> None:
         logger.info("worker %s started (queues %s)", self.worker_id, ",".join(self.queue_names))
+        liveness = _Liveness(worker_id=str(self.worker_id))
+        # Reported before the first claim: a claimed task whose worker has no fresh row is reclaimed.
+        liveness.beat()
+        liveness.start()
         sandbox_prepare()
         try:
             while self.running:
@@ -134,6 +166,8 @@ class ActionWorker(Worker):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             sandbox_shutdown()
+            liveness.stopped.set()
+            liveness.join()
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
             logger.info("worker %s stopped", self.worker_id)
 
