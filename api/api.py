@@ -165,7 +165,12 @@ def create_action(request: HttpRequest, body: schemas.ActionIn):
     """Submit an action. Its risk level is decided here, never by the requester."""
     check_rate_limit(request)
     action = action_create(
-        user=request.user, action_type=body.action_type, parameters=body.parameters, skill_id=body.skill_id
+        user=request.user,
+        action_type=body.action_type,
+        parameters=body.parameters,
+        skill_id=body.skill_id,
+        callback_url=body.callback_url,
+        callback_state=body.callback_state,
     )
     # A held action was just created: nobody can have decided on it yet.
     return Reply(201, action_payload(action, approvals=[] if action.status == Status.PENDING else None))

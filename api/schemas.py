@@ -34,6 +34,8 @@ class ActionIn(Schema):
     action_type: str = _one_kind("what kind of action; parameters depend on it")
     parameters: Any = Field(default_factory=dict)
     skill_id: str | None = None
+    callback_url: str | None = Field(None, description="POSTed a signed callback when decided and when finished")
+    callback_state: Any = Field(None, description="any JSON up to 4 KB, sent back as `state` in each callback")
 
 
 class ApprovalOut(Schema):

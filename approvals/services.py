@@ -25,6 +25,7 @@ from django.utils import timezone
 from approvals import events, signals
 from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review
 from approvals.authorship import editor_approval_refuse
+from approvals.callback_target import callback_clean
 from approvals.exceptions import (
     ActionExpired,
     ActionNotPending,
@@ -129,9 +130,18 @@ def _required_approvals(level: str, quorum_critical: int) -> int:
     return 0
 
 
-def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, skill_id: str | None = None) -> Action:
+def action_create(
+    *,
+    user: AbstractBaseUser,
+    action_type: str,
+    parameters: Any,
+    skill_id: str | None = None,
+    callback_url: str | None = None,
+    callback_state: Any = None,
+) -> Action:
     """Validate, classify on the server, persist; LOW/MEDIUM are approved by `system` at once."""
     parameters = validate_parameters(action_type=action_type, parameters=parameters, skill_id=skill_id)
+    callback_url, callback_state = callback_clean(url=callback_url, state=callback_state)
     find_kind(action_type).admit(skill_id=skill_id)
     classification = classify(action_type=action_type, parameters=parameters, skill_id=skill_id)
     values = runtime_values("expiry_high", "expiry_critical", "quorum_critical")
@@ -161,6 +171,8 @@ def action_create(*, user: AbstractBaseUser, action_type: str, parameters: Any, 
         created_at=now,
         approved_at=None if waits else now,
         expires_at=now + expiry if expiry else None,
+        callback_url=callback_url,
+        callback_state=callback_state,
     )
     if held:
         action.escalate_at = escalation_time(created_at=now, expires_at=action.expires_at)

@@ -37,11 +37,16 @@ class NormalURL:
     query: str | None
 
     @property
-    def text(self) -> str:
+    def origin(self) -> str:
+        """Scheme, host and port: what may be logged and audited of a URL whose path may hold a secret."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = "" if self.port == DEFAULT_PORTS[self.scheme] else f":{self.port}"
+        return f"{self.scheme}://{host}{port}"
+
+    @property
+    def text(self) -> str:
         query = "" if self.query is None else f"?{self.query}"
-        return f"{self.scheme}://{host}{port}{self.path}{query}"
+        return f"{self.origin}{self.path}{query}"
 
 
 def normalize_url(url: object) -> NormalURL:
