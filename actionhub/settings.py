@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "approvals",
     "review",
     "notifications",
+    "callbacks",
     "worker",
     "health",
     "rules",
@@ -364,6 +365,16 @@ ACTIONHUB_NOTIFY_TIMEOUT = env_float("ACTIONHUB_NOTIFY_TIMEOUT", 10.0)
 ACTIONHUB_API_ALLOWLIST = env_list("ACTIONHUB_API_ALLOWLIST")
 ACTIONHUB_API_CALL_TIMEOUT = env_float("ACTIONHUB_API_CALL_TIMEOUT", 15.0)
 ACTIONHUB_API_CALL_MAX_BYTES = env_int("ACTIONHUB_API_CALL_MAX_BYTES", 1024 * 1024)
+# Callbacks: a submitter may name a URL under this allowlist (ACTIONHUB_API_ALLOWLIST's format and
+# rules) to be told when its action is decided and finished; each POST is signed with the secret.
+ACTIONHUB_CALLBACK_ALLOWLIST = env_list("ACTIONHUB_CALLBACK_ALLOWLIST")
+ACTIONHUB_CALLBACK_SECRET = env_secret("ACTIONHUB_CALLBACK_SECRET")
+ACTIONHUB_CALLBACK_ATTEMPTS = env_int("ACTIONHUB_CALLBACK_ATTEMPTS", 6)
+if ACTIONHUB_CALLBACK_ATTEMPTS < 1:
+    raise ImproperlyConfigured("ACTIONHUB_CALLBACK_ATTEMPTS must be at least 1")
+# The wait after failed attempt n is BACKOFF * 2^(n-1): 2, 4, 8, 16, 32 minutes by default.
+ACTIONHUB_CALLBACK_BACKOFF = env_duration("ACTIONHUB_CALLBACK_BACKOFF", "2m")
+ACTIONHUB_CALLBACK_TIMEOUT = env_float("ACTIONHUB_CALLBACK_TIMEOUT", 5.0)
 ACTIONHUB_SANDBOX_IMAGE = env_str("ACTIONHUB_SANDBOX_IMAGE", "actionhub-sandbox:latest")
 # Sandbox: every skill runs in a throwaway container with these limits (memory and timeout come
 # from the skill's manifest). A worker keeps POOL_SIZE started containers per profile waiting for

@@ -200,6 +200,8 @@ def create_action(request: HttpRequest, body: schemas.ActionIn):
         parameters=body.parameters,
         skill_id=body.skill_id,
         external_id=body.external_id,
+        callback_url=body.callback_url,
+        callback_state=body.callback_state,
     )
     if submitted.replayed:
         response = api.create_response(request, _reload(submitted.action.id, request.user), status=200)

@@ -37,6 +37,8 @@ class ActionIn(Schema):
     external_id: str = Field(
         "", max_length=255, description="your own id for it (e.g. the agent's tool_use_id); filter by it later"
     )
+    callback_url: str | None = Field(None, description="POSTed a signed callback when decided and when finished")
+    callback_state: Any = Field(None, description="any JSON up to 4 KB, sent back as `state` in each callback")
 
 
 class CancelIn(Schema):

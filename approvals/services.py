@@ -25,6 +25,7 @@ from django.utils import timezone
 from approvals import events, signals
 from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review
 from approvals.authorship import editor_approval_refuse
+from approvals.callback_target import callback_clean
 from approvals.exceptions import (
     ActionExpired,
     ActionNotPending,
@@ -132,13 +133,22 @@ def _required_approvals(level: str, quorum_critical: int) -> int:
 
 
 def action_create(
-    *, user: AbstractBaseUser, action_type: str, parameters: Any, skill_id: str | None = None, external_id: str = ""
+    *,
+    user: AbstractBaseUser,
+    action_type: str,
+    parameters: Any,
+    skill_id: str | None = None,
+    external_id: str = "",
+    callback_url: str | None = None,
+    callback_state: Any = None,
 ) -> Action:
     """Validate, classify on the server, persist; LOW/MEDIUM are approved by `system` at once.
 
-    `external_id` is the requester's own name for the action, kept beside it (not in the payload hash).
+    `external_id` is the requester's own name for the action; `callback_url` (allowlisted) hears of
+    its decision and finish, with `callback_state` echoed back. None of them is in the payload hash.
     """
     parameters = validate_parameters(action_type=action_type, parameters=parameters, skill_id=skill_id)
+    callback_url, callback_state = callback_clean(url=callback_url, state=callback_state)
     find_kind(action_type).admit(skill_id=skill_id)
     classification = classify(action_type=action_type, parameters=parameters, skill_id=skill_id)
     values = runtime_values("expiry_high", "expiry_critical", "quorum_critical")
@@ -169,6 +179,8 @@ def action_create(
         approved_at=None if waits else now,
         expires_at=now + expiry if expiry else None,
         external_id=external_id,
+        callback_url=callback_url,
+        callback_state=callback_state,
     )
     if held:
         action.escalate_at = escalation_time(created_at=now, expires_at=action.expires_at)
@@ -188,6 +200,8 @@ def action_create(
                 "reasons": classification.reasons,
                 "payload_hash": action.payload_hash,
                 **({"external_id": external_id} if external_id else {}),
+                # Where its decision will be told is part of what was asked (the state stays private).
+                **({"callback_url": callback_url} if callback_url else {}),
             },
         )
         if rules and _decide_by_rule(action, rules, classification.level, now):

@@ -1,7 +1,9 @@
-"""The one parser of the http(s) URLs ActionHub reaches: api_call URLs, webhook URLs and rule URL
-matchers. A URL is checked, stored and sent in the normal form `normalize_url` returns (RFC 3986
-section 6: lowercase scheme and host, default port dropped, unreserved characters decoded, dot
-segments removed), so an allowlist check and the request on the wire never read it two ways."""
+"""The one parser of the http(s) URLs ActionHub reaches (api_call, callback and webhook URLs, rule
+URL matchers) and the one allowlist check, `url_allowed`, that api_call and callbacks share.
+
+A URL is checked, stored and sent in the normal form `normalize_url` returns (RFC 3986 section 6:
+lowercase scheme and host, default port dropped, unreserved characters decoded, dot segments
+removed), so an allowlist check and the request on the wire never read it two ways."""
 
 from __future__ import annotations
 
@@ -35,11 +37,16 @@ class NormalURL:
     query: str | None
 
     @property
-    def text(self) -> str:
+    def origin(self) -> str:
+        """Scheme, host and port: what may be logged and audited of a URL whose path may hold a secret."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = "" if self.port == DEFAULT_PORTS[self.scheme] else f":{self.port}"
+        return f"{self.scheme}://{host}{port}"
+
+    @property
+    def text(self) -> str:
         query = "" if self.query is None else f"?{self.query}"
-        return f"{self.scheme}://{host}{port}{self.path}{query}"
+        return f"{self.origin}{self.path}{query}"
 
 
 def normalize_url(url: object) -> NormalURL:
@@ -66,6 +73,28 @@ def normalize_url(url: object) -> NormalURL:
         raise InvalidURL("must not hide a '..' segment behind an encoded '/' or '\\'")
     query = _percent_normal(parts.query, _QUERY_SAFE) or None
     return NormalURL(scheme, host, port, path, query)
+
+
+def url_allowed(url: str, allowlist: list[str]) -> bool:
+    """True when the normal form of `url` is under an allowlist entry: same scheme, host and port,
+    and a path prefix that ends at a segment boundary (so `https://api.x` never admits
+    `https://api.x.evil`, and `/api/../outside` is judged as the `/outside` it is sent as)."""
+    try:
+        target = normalize_url(url)
+    except InvalidURL:
+        return False
+    return any(_under(target, entry) for entry in allowlist)
+
+
+def _under(target: NormalURL, entry: str) -> bool:
+    try:
+        base = normalize_url(entry)
+    except InvalidURL:
+        return False  # a malformed entry admits nothing
+    if (base.scheme, base.host, base.port) != (target.scheme, target.host, target.port):
+        return False
+    prefix = base.path.rstrip("/")
+    return not prefix or target.path == prefix or target.path.startswith(prefix + "/")
 
 
 def _split_authority(netloc: str) -> tuple[str, str | None]:

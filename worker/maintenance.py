@@ -1,4 +1,5 @@
-"""Periodic upkeep run by every worker: expiry, escalation, what dead workers left behind, lost enqueues."""
+"""Periodic upkeep run by every worker: expiry, escalation, what dead workers left behind, lost enqueues
+(of actions and of callbacks)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from approvals.kinds.registry import decide_only_names
 from approvals.models import Action, Status
 from approvals.services import action_recover, actions_expire_due
+from callbacks.maintenance import requeue_lost_callbacks
 from review.escalation import actions_escalate_due
 from rules.services import rules_expire_due
 from worker.models import WORKER_ALIVE_WITHIN, WorkerHeartbeat
@@ -131,4 +133,5 @@ def run_maintenance() -> dict[str, int]:
         "reclaimed": reclaim_orphaned_tasks(),
         "requeued": requeue_lost_actions(),
         "rules_expired": rules_expire_due(),
+        "callbacks_requeued": requeue_lost_callbacks(),
     }

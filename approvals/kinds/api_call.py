@@ -11,7 +11,7 @@ from django.conf import settings
 from approvals.kinds.base import ActionKind, Classification, Errors, HandlerError, Reversibility, check_keys, clip
 from approvals.models import Action, SecurityLevel
 from approvals.outbound import OutboundError, request_preview, send_request
-from lib.urlnorm import InvalidURL, NormalURL, normalize_url
+from lib.urlnorm import InvalidURL, normalize_url, url_allowed
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "upgrade"}
@@ -25,28 +25,6 @@ METHOD_REVERSIBILITY = {
     "POST": ("irreversible", "a POST may create or trigger something the remote side cannot take back"),
     "DELETE": ("irreversible", "a DELETE removes a resource on the remote side"),
 }
-
-
-def url_allowed(url: str, allowlist: list[str]) -> bool:
-    """True when the normal form of `url` is under an allowlist entry: same scheme, host and port,
-    and a path prefix that ends at a segment boundary (so `https://api.x` never admits
-    `https://api.x.evil`, and `/api/../outside` is judged as the `/outside` it is sent as)."""
-    try:
-        target = normalize_url(url)
-    except InvalidURL:
-        return False
-    return any(_under(target, entry) for entry in allowlist)
-
-
-def _under(target: NormalURL, entry: str) -> bool:
-    try:
-        base = normalize_url(entry)
-    except InvalidURL:
-        return False  # a malformed entry admits nothing
-    if (base.scheme, base.host, base.port) != (target.scheme, target.host, target.port):
-        return False
-    prefix = base.path.rstrip("/")
-    return not prefix or target.path == prefix or target.path.startswith(prefix + "/")
 
 
 def mask_header(name: str, value: str) -> str:

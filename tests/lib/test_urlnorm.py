@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from approvals.kinds.api_call import url_allowed
-from lib.urlnorm import InvalidURL, normalize_url
+from lib.urlnorm import InvalidURL, normalize_url, url_allowed
 
 ALLOW = ["http://127.0.0.1:8080/api"]
 
