@@ -47,6 +47,7 @@ from approvals.runtime import expiry_for, runtime_values
 from audit.chain import canonical_json
 from audit.services import SYSTEM_ACTOR, audit_append
 from lib.roles import is_reviewer
+from lib.urlnorm import normalize_url
 from rules.evaluation import rules_deciding
 from rules.hits import rule_hit_record
 from rules.matching import CompiledRule
@@ -200,8 +201,9 @@ def action_create(
                 "reasons": classification.reasons,
                 "payload_hash": action.payload_hash,
                 **({"external_id": external_id} if external_id else {}),
-                # Where its decision will be told is part of what was asked (the state stays private).
-                **({"callback_url": callback_url} if callback_url else {}),
+                # Where its decision will be told, as the callbacks' own entries name it: the origin
+                # only (a path may hold a token; the detail page shows the whole URL).
+                **({"callback_to": normalize_url(callback_url).origin} if callback_url else {}),
             },
         )
         if rules and _decide_by_rule(action, rules, classification.level, now):

@@ -82,7 +82,7 @@ def test_it_keeps_the_callback_out_of_the_payload_hash_and_stores_the_normal_url
     action = Action.objects.get(id=with_callback["id"])
     assert (action.callback_url, action.callback_state) == (f"{HOOKS}/a", [1])
     created = AuditEntry.objects.get(action_id=action.id, event="action.created")
-    assert created.data["callback_url"] == f"{HOOKS}/a"
+    assert created.data["callback_to"] == "https://agent.example"
     assert "callback_state" not in created.data
 
 
