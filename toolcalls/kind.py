@@ -17,7 +17,7 @@ from approvals.kinds.base import (
     scalar,
 )
 from approvals.models import Action
-from toolcalls.commands import read_only, simple_words
+from lib.shell import read_only, simple_words
 from toolcalls.policy import PATH_KEYS, READ_ONLY_TOOLS, edited_path, tool_call_classify
 
 MAX_TOOL = 200
@@ -50,7 +50,8 @@ class ToolCallKind(DecideOnlyKind):
                 "agent": {"type": "string", "maxLength": MAX_SHORT},
                 "session_id": {"type": "string", "maxLength": MAX_SHORT},
                 "cwd": {"type": "string", "maxLength": MAX_CWD},
-                "hints": {"type": "object", "properties": {hint: {"type": "boolean"} for hint in HINTS}},
+                # One field to rules: listing the hints as properties would make each a matcher row.
+                "hints": {"type": "object", "additionalProperties": {"type": "boolean"}},
             },
             "required": ["tool", "input"],
             "additionalProperties": False,

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from approvals.kinds.base import Classification
 from approvals.models import SecurityLevel
-from toolcalls.commands import destructive_patterns, read_only, simple_words
+from lib.shell import destructive_patterns, read_only, simple_words
 
 FILE_EDIT = "file_edit"
 BASH = "bash"
