@@ -8,6 +8,7 @@ from django.test import Client
 
 from approvals.kinds.registry import find_kind
 from approvals.models import Action, Status
+from audit.models import AuditEntry
 from tests.workers import in_process_worker
 
 CWD = "/home/alice/project"
@@ -90,6 +91,8 @@ def test_it_records_an_approved_call_and_never_runs_it(alice, bob, api_as):
         worker.run_task(task)
     action = Action.objects.get(id=created["id"])
     assert (action.status, action.result, action.error) == (Status.APPROVED, None, "")
+    events = list(AuditEntry.objects.filter(action_id=action.id).order_by("seq").values_list("event", flat=True))
+    assert events[-1] == "action.approved" and "action.started" not in events, events
 
     detail = _page(bob).get(f"/approvals/{created['id']}/")
     assert detail.status_code == 200
