@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "llm",
     "realtime",
     "chat",
+    "toolcalls",
     "axes",
 ]
 
@@ -420,7 +421,11 @@ ACTIONHUB_ACTION_KINDS = [
     "approvals.kinds.api_call.ApiCallKind",
     "skills.kinds.FileOperationKind",
     "approvals.kinds.config_change.ConfigChangeKind",
+    "toolcalls.kind.ToolCallKind",
 ]
+# The tool-call policy over its defaults (toolcalls/policy.py, README "Tool calls"):
+# {"tool name or prefix*": "low|medium|high|critical|file_edit|bash"}.
+ACTIONHUB_TOOL_POLICY: dict[str, str] = {}
 # Policy overrides: {"action_type": "level"} applied after the built-in table.
 ACTIONHUB_POLICY_OVERRIDES: dict[str, str] = {}
 # Standing rules decide matching actions at submit time; 0 switches all evaluation off.

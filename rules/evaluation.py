@@ -15,7 +15,16 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from rules.matching import CompiledRule, compile_rule, dispatch_token, fields_for, parameter_defaults
+from approvals.kinds.registry import find_kind
+from rules.matching import (
+    CompiledRule,
+    compile_rule,
+    dispatch_token,
+    field_path,
+    fields_for,
+    parameter_defaults,
+    value_at,
+)
 from rules.models import Effect, Rule, RuleSetVersion
 
 
@@ -29,7 +38,10 @@ class Bucket:
 
     def __init__(self, action_type: str, skill_id: str | None, rules: list[CompiledRule]) -> None:
         self.action_type = action_type
-        self.defaults = parameter_defaults(fields_for(action_type, skill_id))
+        self.fields = fields_for(action_type, skill_id)
+        self.defaults = parameter_defaults(self.fields)
+        kind = find_kind(action_type)
+        self.view = kind.rule_parameters if kind is not None else None
         self.scan: list[CompiledRule] = []
         self.tables: dict[tuple[str, str], dict[str, list[CompiledRule]]] = defaultdict(dict)
         for rule in rules:
@@ -42,8 +54,9 @@ class Bucket:
     def candidates(self, parameters: dict[str, Any]) -> list[CompiledRule]:
         """Every rule that could match `parameters` (a superset), in precedence order."""
         found = list(self.scan)
+        seen = self.view(parameters) if self.view is not None else parameters
         for (name, way), table in self.tables.items():
-            token = dispatch_token(way, parameters.get(name, self.defaults.get(name)))
+            token = dispatch_token(way, value_at(seen, field_path(name, self.fields), self.defaults.get(name)))
             if token is not None:
                 found += table.get(token, ())
         return sorted(found, key=_precedence)

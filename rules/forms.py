@@ -14,12 +14,18 @@ from django.utils import timezone
 
 from api import strict_json
 from lib.pagination import PageLinkField
-from rules.matching import EXACT, GLOB, URL_PREFIX, Field
+from rules.matching import EXACT, GLOB, PREFIX, URL_PREFIX, Field
 from rules.models import Effect
 from rules.services import DEFAULT_EXPIRY, MAX_NOTE
 
 ANY = "any"
-KIND_LABELS = {ANY: "any value", EXACT: "exactly", GLOB: "path glob", URL_PREFIX: "URL prefix"}
+KIND_LABELS = {
+    ANY: "any value",
+    EXACT: "exactly",
+    GLOB: "path glob",
+    URL_PREFIX: "URL prefix",
+    PREFIX: "command prefix",
+}
 LONG_VALUE = 80
 
 
@@ -29,6 +35,10 @@ def _shown(field: Field, kind: str, value: Any) -> str:
     if kind != EXACT or (field.is_text and isinstance(value, str)):
         return str(value)
     return json.dumps(value, ensure_ascii=False)
+
+
+def _kind_label(field: Field, kind: str) -> str:
+    return "command glob" if kind == GLOB and field.is_command else KIND_LABELS[kind]
 
 
 class RuleForm(forms.Form):
@@ -61,7 +71,7 @@ class RuleForm(forms.Form):
             current = matchers.get(name, {"kind": ANY, "value": None})
             self.fields[f"kind_{name}"] = forms.ChoiceField(
                 label=name,
-                choices=[(kind, KIND_LABELS[kind]) for kind in (ANY, *field.kinds)],
+                choices=[(kind, _kind_label(field, kind)) for kind in (ANY, *field.kinds)],
                 initial=current["kind"],
             )
             shown = _shown(field, current["kind"], current["value"])

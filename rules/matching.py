@@ -20,17 +20,22 @@ import jsonschema
 from approvals.kinds.registry import find_kind, kind_names, skill_kinds_named
 from approvals.models import SecurityLevel
 from audit.chain import canonical_json
+from lib.shell import segments, simple_words
 from lib.urlnorm import InvalidURL, normalize_url
 
 EXACT = "exact"
 GLOB = "glob"
 URL_PREFIX = "url_prefix"
-KINDS = (EXACT, GLOB, URL_PREFIX)
+PREFIX = "prefix"
+KINDS = (EXACT, GLOB, URL_PREFIX, PREFIX)
 URL_KINDS = (EXACT, URL_PREFIX)
+COMMAND_KINDS = (EXACT, PREFIX, GLOB)
 MAX_PATTERN = 1024
 
 PATH_FORMAT = "path"
+ABSOLUTE_PATH_FORMAT = "absolute-path"
 URL_FORMAT = "uri"
+COMMAND_FORMAT = "command"
 
 
 class RuleInvalid(ValueError):
@@ -47,10 +52,20 @@ class Field:
 
     name: str
     schema: dict[str, Any]
+    # Where the value sits in the parameters: ("input", "command") for the field input.command.
+    path: tuple[str, ...] = ()
 
     @property
     def is_path(self) -> bool:
-        return self.schema.get("format") == PATH_FORMAT
+        return self.schema.get("format") in (PATH_FORMAT, ABSOLUTE_PATH_FORMAT)
+
+    @property
+    def is_absolute(self) -> bool:
+        return self.schema.get("format") == ABSOLUTE_PATH_FORMAT
+
+    @property
+    def is_command(self) -> bool:
+        return self.schema.get("format") == COMMAND_FORMAT
 
     @property
     def is_url(self) -> bool:
@@ -60,6 +75,8 @@ class Field:
     def kinds(self) -> tuple[str, ...]:
         if self.is_url:
             return URL_KINDS
+        if self.is_command:
+            return COMMAND_KINDS
         if self.is_path:
             return (EXACT, GLOB)
         return (EXACT,)
@@ -72,11 +89,34 @@ class Field:
 
 
 def fields_for(action_type: str, skill_id: str | None) -> dict[str, Field]:
-    """The parameters a rule for this type (and skill) may match: the properties of its kind's schema."""
+    """The parameters a rule for this type (and skill) may match: the properties of its kind's schema.
+
+    An object property that lists its own `properties` is matched by those, named `parent.child`.
+    """
     kind = find_kind(action_type)
     schema = kind.schema(skill_id=skill_id) if kind is not None else None
-    properties = (schema or {}).get("properties") or {}
-    return {name: Field(name, spec) for name, spec in properties.items() if isinstance(spec, dict)}
+    fields: dict[str, Field] = {}
+
+    def add(properties: Any, path: tuple[str, ...]) -> None:
+        for name, spec in (properties or {}).items():
+            if not isinstance(spec, dict):
+                continue
+            if isinstance(spec.get("properties"), dict):
+                add(spec["properties"], (*path, name))
+            else:
+                fields[".".join((*path, name))] = Field(".".join((*path, name)), spec, (*path, name))
+
+    add((schema or {}).get("properties"), ())
+    return fields
+
+
+def value_at(parameters: Any, path: tuple[str, ...], default: Any = None) -> Any:
+    """The value a field names, or `default` when any step of its path is missing."""
+    for step in path:
+        if not isinstance(parameters, dict) or step not in parameters:
+            return default
+        parameters = parameters[step]
+    return parameters
 
 
 def parameter_defaults(fields: dict[str, Field]) -> dict[str, Any]:
@@ -159,13 +199,20 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 # Validating
 
 
-def _pattern_error(kind: str, value: Any) -> str | None:
+def _pattern_error(kind: str, value: Any, field: Field) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return f"a {kind} matcher needs a non-empty string"
     if len(value) > MAX_PATTERN:
         return f"must be at most {MAX_PATTERN} characters"
+    if field.is_command:
+        if simple_words(value) is None:
+            return "a command matcher is one plain command: no ; & | < > $ ` ( ) { }, newline or open quote"
+        return None
     if kind == GLOB:
-        if value.startswith("/") or any(part == ".." for part in value.split("/")):
+        dotdot = any(part == ".." for part in value.split("/"))
+        if field.is_absolute and (dotdot or not value.startswith("/")):
+            return f"{field.name} is an absolute path: its glob starts with / and has no '..'"
+        if not field.is_absolute and (dotdot or value.startswith("/")):
             return "a path glob is relative to the workspace and has no '..'"
         return None
     try:
@@ -183,10 +230,10 @@ def _value_error(field: Field, kind: str, value: Any) -> str | None:
         allowed = " or ".join(field.kinds)
         if kind not in KINDS:
             return f"unknown matcher kind {kind!r}; use {allowed}"
-        what = {GLOB: "a path", URL_PREFIX: "an api_call url"}[kind]
+        what = {GLOB: "a path or command", URL_PREFIX: "an api_call url", PREFIX: "a command"}[kind]
         return f"a {kind} matcher only fits {what}; {field.name} takes {allowed}"
-    if kind != EXACT:
-        return _pattern_error(kind, value)
+    if kind != EXACT or field.is_command:
+        return _pattern_error(kind, value, field)
     errors = sorted(jsonschema.Draft202012Validator(field.schema).iter_errors(value), key=str)
     if errors:
         return f"not a valid value: {errors[0].message}"
@@ -255,8 +302,45 @@ def _exact(expected: Any, *, path: bool, url: bool = False) -> Callable[[Any], b
     return lambda value: canonical_json(value) == wanted
 
 
-def _matcher(spec: dict[str, Any], field: Field | None) -> Callable[[Any], bool]:
+def command_glob_regex(pattern: str) -> re.Pattern[str]:
+    """`*` is any text and `?` one character, across words: a command has no folders to stay in."""
+    return re.compile(".*".join(".".join(map(re.escape, part.split("?"))) for part in pattern.split("*")), re.DOTALL)
+
+
+def _command_matcher(kind: str, value: str, *, effect: str) -> Callable[[Any], bool]:
+    """Commands compare as words, quoting and spacing removed. An allow rule matches only one plain
+    command (so `git status` never allows `git status; rm -rf /`), a prefix at word boundaries; a
+    deny rule matches any command the text could run, anywhere in a chain or substitution."""
+    wanted = simple_words(value) or []
+    if kind == GLOB:
+        pattern = command_glob_regex(" ".join(wanted))
+
+        def test(words: list[str]) -> bool:
+            return pattern.fullmatch(" ".join(words)) is not None
+    elif kind == PREFIX:
+
+        def test(words: list[str]) -> bool:
+            return words[: len(wanted)] == wanted
+    else:
+
+        def test(words: list[str]) -> bool:
+            return words == wanted
+
+    def matches(found: Any) -> bool:
+        if not isinstance(found, str):
+            return False
+        plain = simple_words(found)
+        if effect != "deny":
+            return plain is not None and test(plain)
+        return (plain is not None and test(plain)) or any(test(words) for words in segments(found))
+
+    return matches
+
+
+def _matcher(spec: dict[str, Any], field: Field | None, *, effect: str) -> Callable[[Any], bool]:
     kind, value = spec["kind"], spec["value"]
+    if field is not None and field.is_command:
+        return _command_matcher(kind, value, effect=effect)
     if kind == GLOB:
         # Compiled on first use and cached: a reload after any rule change recompiles nothing.
         pattern = normalize_path(value)
@@ -275,6 +359,8 @@ _WILDCARDS = ("*", "?")
 
 def _dispatch_key(spec: dict[str, Any], field: Field | None) -> tuple[str, str, str] | None:
     name, kind, value = spec["parameter"], spec["kind"], spec["value"]
+    if field is not None and field.is_command:
+        return None  # words, not text: a rule on a command is tried on every action of its type
     is_path, is_url = field is not None and field.is_path, field is not None and field.is_url
     if kind == GLOB or (kind == EXACT and is_path and isinstance(value, str)):
         first = normalize_path(value).split("/", 1)[0]
@@ -304,6 +390,10 @@ def dispatch_token(way: str, value: Any) -> str | None:
 _MISSING = object()
 
 
+def _as_given(parameters: dict[str, Any]) -> dict[str, Any]:
+    return parameters
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     id: int
@@ -311,20 +401,24 @@ class CompiledRule:
     action_type: str
     skill_id: str | None
     expires_at: datetime
-    tests: tuple[tuple[str, Any, Callable[[Any], bool]], ...]
+    # (the field's path in the parameters, its default or _MISSING, the test of its value)
+    tests: tuple[tuple[tuple[str, ...], Any, Callable[[Any], bool]], ...]
     # When the rule was last saved: a hit is recorded only if it is still this version of the rule.
     updated_at: datetime | None = None
     dispatch: tuple[str, str, str] | None = None
     # Who created or edited it (rules.models.Rule.authors).
     author_ids: frozenset[int] = frozenset()
+    # The parameters as the kind's rules see them (ActionKind.rule_parameters).
+    view: Callable[[dict[str, Any]], dict[str, Any]] = _as_given
 
     def leaves_to_a_human(self, requester_id: int) -> bool:
         """An allow rule never approves its own authors' actions: they wait for a reviewer."""
         return self.effect == "allow" and requester_id in self.author_ids
 
     def matches(self, parameters: dict[str, Any]) -> bool:
-        for name, default, test in self.tests:
-            value = parameters.get(name, default)
+        seen = self.view(parameters)
+        for path, default, test in self.tests:
+            value = value_at(seen, path, default)
             if value is _MISSING or not test(value):
                 return False
         return True
@@ -358,15 +452,31 @@ def compile_rule(
     defaults = parameter_defaults(fields)
     tests = tuple(
         (
-            spec["parameter"],
+            field_path(spec["parameter"], fields),
             defaults.get(spec["parameter"], _MISSING),
-            _matcher(spec, fields.get(spec["parameter"])),
+            _matcher(spec, fields.get(spec["parameter"]), effect=effect),
         )
         for spec in matchers
     )
     keys = [key for spec in matchers if (key := _dispatch_key(spec, fields.get(spec["parameter"]))) is not None]
     # A folder or host narrows more than a fixed text like an operation name.
     keys.sort(key=lambda key: key[1] == TEXT)
+    kind = find_kind(action_type)
     return CompiledRule(
-        id, effect, action_type, skill_id or None, expires_at, tests, updated_at, keys[0] if keys else None, author_ids
+        id,
+        effect,
+        action_type,
+        skill_id or None,
+        expires_at,
+        tests,
+        updated_at,
+        keys[0] if keys else None,
+        author_ids,
+        view=kind.rule_parameters if kind is not None else _as_given,
     )
+
+
+def field_path(name: str, fields: dict[str, Field]) -> tuple[str, ...]:
+    """Where a matcher's parameter sits; a name the schema no longer has is read as one key."""
+    field = fields.get(name)
+    return field.path if field is not None else (name,)

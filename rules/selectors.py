@@ -13,15 +13,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from approvals.kinds.registry import find_kind
 from approvals.models import Action, SecurityLevel
 from approvals.selectors import actions_visible_to
 from lib.pagination import Page, keyset_page
-from rules.matching import EXACT, GLOB, URL_PREFIX, CompiledRule, compile_rule, fields_for
+from rules.matching import EXACT, GLOB, URL_PREFIX, CompiledRule, compile_rule, fields_for, value_at
 from rules.models import Rule
 from rules.services import RuleSpec
 
 PREVIEW_WINDOW = timedelta(days=30)
 PREVIEW_SHOWN = 20
+_ABSENT = object()
 
 
 def rule_state(rule: Rule, now: datetime | None = None) -> str:
@@ -109,19 +111,20 @@ def suggested_matchers(action: Action) -> dict[str, dict[str, Any]]:
     """For each parameter a rule may match, the matcher "allow similar" suggests, or kind "any".
 
     Exact for most values, a glob over the same directory and extension for paths, the URL up
-    to its last segment for an api_call url.
+    to its last segment for an api_call url, the exact words of a command.
     """
     suggestions: dict[str, dict[str, Any]] = {}
-    parameters = action.parameters or {}
+    kind = find_kind(action.action_type)
+    parameters = kind.rule_parameters(action.parameters or {}) if kind is not None else action.parameters or {}
     for name, spec in fields_for(action.action_type, action.skill_id).items():
-        if name not in parameters:
+        value = value_at(parameters, spec.path, _ABSENT)
+        if value is _ABSENT:
             if "default" in spec.schema:
                 suggestions[name] = {"kind": EXACT, "value": spec.schema["default"]}
             else:
                 suggestions[name] = {"kind": "any", "value": None}
             continue
-        value = parameters[name]
-        if GLOB in spec.kinds and isinstance(value, str):
+        if spec.is_path and isinstance(value, str):
             suggestions[name] = {"kind": GLOB, "value": path_glob(value)}
         elif URL_PREFIX in spec.kinds and isinstance(value, str):
             suggestions[name] = {"kind": URL_PREFIX, "value": url_parent(value)}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("actionhub", "api", "approvals", "audit", "chat", "health", "lib", "llm", "realtime", "rules", "screening")
-APPS += ("notifications", "review", "skills", "worker")
+APPS += ("notifications", "review", "skills", "toolcalls", "worker")
 # Leaf layers and what each may import of ours.
 ALLOWED = {
     "lib": set(),
@@ -24,7 +24,7 @@ ALLOWED = {
 # The lifecycle core knows no action kind: chat, skills and the LLM register kinds in settings, and
 # only the kind modules beside the lifecycle may use what their kind needs.
 CORE = "approvals"
-CORE_NEVER_IMPORTS = {"chat", "skills", "llm"}
+CORE_NEVER_IMPORTS = {"chat", "skills", "llm", "toolcalls"}
 KIND_MODULES = {
     "approvals.kinds.api_call",
     "approvals.kinds.config_change",

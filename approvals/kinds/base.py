@@ -140,6 +140,11 @@ class ActionKind(ABC):
         the settings table, whichever kind writes it."""
         return None
 
+    def rule_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """The parameters as standing rules match them: a kind may resolve a value to the one form
+        its effect depends on (a relative path against a directory), so a rule cannot be dodged."""
+        return parameters
+
     def reversibility(self, parameters: dict[str, Any], *, skill_id: str | None = None) -> Reversibility:
         return Reversibility("irreversible", f"nothing declares whether {self.name} can be undone")
 
