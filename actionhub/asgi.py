@@ -2,19 +2,23 @@
 
 Django's native ASGI path hops threads once per middleware (~30 hops, +4 ms a request), so
 ordinary HTTP requests run through the WSGI handler on a thread pool instead: one hop each.
-Views that wait asynchronously (POST /api/chat) keep the native ASGI path.
+Views that wait asynchronously (POST /api/chat, GET /api/actions/{id}/wait) take the native ASGI
+path, whose synchronous parts run on a few shared threads (lib.asgi), so waiting requests hold no
+thread each.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
-from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "actionhub.settings")
 
-django_asgi_app = get_asgi_application()
+from lib.asgi import get_shared_threads_asgi_application
+
+django_asgi_app = get_shared_threads_asgi_application()
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
@@ -27,12 +31,12 @@ from chat.routing import websocket_urlpatterns as chat_websockets  # noqa: E402
 from realtime.security import SameOriginValidator  # noqa: E402
 from review.routing import websocket_urlpatterns as review_websockets  # noqa: E402
 
-ASYNC_PATHS = frozenset({"/api/chat"})
+ASYNC_PATHS = re.compile(r"/api/(chat|actions/[^/]+/wait)")
 threaded_wsgi_app = WSGIMiddleware(get_wsgi_application(), workers=settings.ACTIONHUB_HTTP_THREADS)
 
 
 async def http_application(scope, receive, send) -> None:
-    if scope["path"] in ASYNC_PATHS:
+    if ASYNC_PATHS.fullmatch(scope["path"]):
         await django_asgi_app(scope, receive, send)
     else:
         await threaded_wsgi_app(scope, receive, send)

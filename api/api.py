@@ -21,7 +21,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from api import schemas, strict_json
-from api.auth import AUTH
+from api.auth import ASYNC_AUTH, AUTH
 from api.status import status_payload
 from approvals.assignment import assigned_names_by_action, viewer_for
 from approvals.exceptions import ActionError
@@ -33,6 +33,7 @@ from approvals.representation import action_payload
 from approvals.runtime import runtime_get
 from approvals.selectors import action_get_for, actions_list, approvals_by_action, pending_actions
 from approvals.services import action_cancel, action_create, action_decide, action_edit, action_report_outcome
+from approvals.waiting import MAX_TIMEOUT, UNTIL, action_wait
 from audit.chain import canonical_json
 from audit.selectors import audit_entries
 from chat.kind import CHAT
@@ -371,6 +372,47 @@ def edit_action(request: HttpRequest, action_id: UUID, body: schemas.EditIn):
     check_rate_limit(request)
     action_edit(action_id=action_id, user=request.user, parameters=body.parameters)
     return _reload(action_id, request.user)
+
+
+def _parse_timeout(value: str | None) -> float:
+    if value is None:
+        return 30.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds <= MAX_TIMEOUT:  # NaN fails this too
+        raise HttpError(400, f"timeout must be a number of seconds from 0 to {MAX_TIMEOUT:g}")
+    return seconds
+
+
+RETRY_AFTER = {
+    "Retry-After": {"description": "`1` when the condition does not hold yet", "schema": {"type": "integer"}}
+}
+
+
+@api.get(
+    "/actions/{action_id}/wait",
+    auth=ASYNC_AUTH,
+    response=_replies({200: schemas.ActionOut}, 400, 404),
+    tags=["actions"],
+    openapi_extra={"responses": {200: {"headers": RETRY_AFTER}}},
+)
+async def wait_action(request: HttpRequest, action_id: UUID, timeout: str | None = None, until: str | None = None):
+    """The action once it is `decided` (no longer pending) or `finished` (completed, failed,
+    rejected, expired or cancelled), at once if it already is; else, after `timeout` seconds
+    (0-55, default 30), the action as it is with `Retry-After: 1`. `until` defaults to `decided`
+    for decide-only kinds (tool_call) and `finished` for the rest."""
+    seconds = _parse_timeout(timeout)
+    if until is not None and until not in UNTIL:
+        raise HttpError(400, "until must be 'decided' or 'finished'")
+    waited = await action_wait(action_id=action_id, user=request.auth, until=until, timeout=seconds)
+    if waited is None:
+        raise Action.DoesNotExist
+    response = api.create_response(request, waited.payload, status=200)
+    if not waited.done:
+        response["Retry-After"] = "1"
+    return response
 
 
 @api.get("/audit-logs", response=_replies({200: schemas.AuditPage}, 400, 403), tags=["audit"])

@@ -44,6 +44,11 @@ def action_get_for(*, action_id: UUID, user: AbstractBaseUser) -> Action | None:
     return _with_approvals(actions_visible_to(Action.objects.filter(id=action_id), user=user)).first()
 
 
+def action_get(*, action_id: UUID) -> Action | None:
+    """The action with its live approvals, whoever asks: for callers that checked visibility."""
+    return _with_approvals(Action.objects.filter(id=action_id)).first()
+
+
 def pending_actions(
     *, viewer: Viewer, after: tuple[datetime, UUID] | None, limit: int, assigned_only: bool = False
 ) -> Page[Action]:

@@ -1,0 +1,41 @@
+"""Blocking database work of async views, on a few shared threads however many requests wait.
+
+`sync_to_async` would run it on the request's own thread, which (with its database connection)
+lives as long as the request: a thousand requests waiting for an event would hold a thousand of
+each. Here every call runs on one of `THREADS` threads, so at most that many connections exist
+for this work in a process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from django.db import close_old_connections
+
+THREADS = 4
+
+Result = TypeVar("Result")
+
+_executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="async-db")
+
+
+async def db_run(function: Callable[..., Result], /, *args: Any, **kwargs: Any) -> Result:
+    """`function(*args, **kwargs)` on a shared database thread, with the caller's context variables."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        _executor, context.run, _with_fresh_connection, function, args, kwargs
+    )
+
+
+def _with_fresh_connection(function: Callable[..., Result], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Result:
+    # A thread shared by every request must never hand one a broken or expired connection, nor
+    # keep one past CONN_MAX_AGE (0 on SQLite: closed after each call).
+    close_old_connections()
+    try:
+        return function(*args, **kwargs)
+    finally:
+        close_old_connections()
