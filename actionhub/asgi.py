@@ -16,9 +16,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "actionhub.settings")
 
-from lib.asgi import get_shared_threads_asgi_application
+from lib.asgi import get_waiting_asgi_application
 
-django_asgi_app = get_shared_threads_asgi_application()
+django_asgi_app = get_waiting_asgi_application()
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402

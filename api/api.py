@@ -409,7 +409,7 @@ async def wait_action(request: HttpRequest, action_id: UUID, timeout: str | None
     waited = await action_wait(action_id=action_id, user=request.auth, until=until, timeout=seconds)
     if waited is None:
         raise Action.DoesNotExist
-    response = api.create_response(request, waited.payload, status=200)
+    response = HttpResponse(waited.body, content_type="application/json; charset=utf-8")
     if not waited.done:
         response["Retry-After"] = "1"
     return response

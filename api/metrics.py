@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from api.status import request_user
 from approvals.models import Action
+from approvals.waiting import waiting_requests
 from audit.models import AuditHead
 from health.checks import queue_depth, workers_alive
 from lib.htmx import HtmxHttpRequest
@@ -27,6 +28,8 @@ def metrics(request: HtmxHttpRequest) -> HttpResponse:
     for name, value in queue_depth().items():
         lines.append(f'actionhub_queue{{queue="{name}"}} {value}')
     lines += ["# TYPE actionhub_workers_alive gauge", f"actionhub_workers_alive {workers_alive()}"]
+    # Per web process: the requests of this process waiting in GET /api/actions/{id}/wait.
+    lines += ["# TYPE actionhub_waiting_requests gauge", f"actionhub_waiting_requests {waiting_requests()}"]
     head = AuditHead.objects.filter(id=1).first()
     lines += ["# TYPE actionhub_audit_entries gauge", f"actionhub_audit_entries {head.seq if head else 0}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")

@@ -39,6 +39,10 @@ def actions_visible_to(queryset: QuerySet[Action], *, user: AbstractBaseUser) ->
     return queryset.filter(own)
 
 
+def action_visible_to(*, action_id: UUID, user: AbstractBaseUser) -> bool:
+    return actions_visible_to(Action.objects.filter(id=action_id), user=user).exists()
+
+
 def action_get_for(*, action_id: UUID, user: AbstractBaseUser) -> Action | None:
     """The action if `user` may see it: its requester, an auditor, or a reviewer it is assigned to."""
     return _with_approvals(actions_visible_to(Action.objects.filter(id=action_id), user=user)).first()

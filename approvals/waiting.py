@@ -8,17 +8,19 @@ which then check their condition on that. Nothing polls the database per waiter.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
 
 from approvals.events import APPROVALS_GROUP
 from approvals.kinds.registry import decide_only_names
-from approvals.models import Action, Status
+from approvals.models import Status
 from approvals.representation import action_payload
-from approvals.selectors import action_get, action_get_for
+from approvals.selectors import action_get, action_visible_to
 from lib.asyncdb import db_run
 from realtime.hub import Hub
 
@@ -31,31 +33,30 @@ MAX_TIMEOUT = 55.0
 
 @dataclass(frozen=True)
 class Snapshot:
-    """An action as one read saw it: what the condition needs, and its JSON."""
+    """An action as one read saw it: what the condition needs, and its JSON, encoded once for all
+    the waiters it answers (as GET /api/actions/{id} encodes it)."""
 
     status: str
     action_type: str
-    payload: dict[str, Any]
+    body: bytes
 
 
 @dataclass(frozen=True)
 class Waited:
-    payload: dict[str, Any]
+    body: bytes
     done: bool
 
 
-def _snapshot(action: Action | None) -> Snapshot | None:
+def _read(action_id: str) -> Snapshot | None:
+    action = action_get(action_id=UUID(action_id))
     if action is None:
         return None
-    return Snapshot(status=action.status, action_type=action.action_type, payload=action_payload(action))
+    body = json.dumps(action_payload(action), cls=DjangoJSONEncoder).encode()
+    return Snapshot(status=action.status, action_type=action.action_type, body=body)
 
 
-def _read(action_id: str) -> Snapshot | None:
-    return _snapshot(action_get(action_id=UUID(action_id)))
-
-
-def _read_for(action_id: UUID, user: AbstractBaseUser) -> Snapshot | None:
-    return _snapshot(action_get_for(action_id=action_id, user=user))
+def _may_see(action_id: UUID, user: AbstractBaseUser) -> bool:
+    return action_visible_to(action_id=action_id, user=user)
 
 
 def _changed_ids(message: dict[str, Any]) -> list[str]:
@@ -71,6 +72,12 @@ async def _load(action_id: str) -> Snapshot | None:
 
 
 HUB = Hub(group=APPROVALS_GROUP, keys=_changed_ids, load=_load)
+# Requests of this process past their first read and waiting for a change (the metrics page).
+_waiting = 0
+
+
+def waiting_requests() -> int:
+    return _waiting
 
 
 def default_until(action_type: str) -> str:
@@ -90,20 +97,29 @@ async def action_wait(*, action_id: UUID, user: AbstractBaseUser, until: str | N
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     async with HUB.watch(str(action_id)) as watch:  # before the first read: no change slips between
-        snapshot = await db_run(_read_for, action_id, user)
+        if not await db_run(_may_see, action_id, user):
+            return None
+        snapshot = await watch.current() or await db_run(_read, str(action_id))
         if snapshot is None:
             return None
         until = until or default_until(snapshot.action_type)
-        while not condition_holds(snapshot.status, until):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return Waited(payload=snapshot.payload, done=False)
-            try:
-                snapshot = await asyncio.wait_for(watch.next_value(), remaining) or snapshot
-            except TimeoutError:
-                break
-        else:
-            return Waited(payload=snapshot.payload, done=True)
+        if condition_holds(snapshot.status, until):
+            return Waited(body=snapshot.body, done=True)
+        global _waiting
+        _waiting += 1
+        try:
+            while not condition_holds(snapshot.status, until):
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return Waited(body=snapshot.body, done=False)
+                try:
+                    snapshot = await asyncio.wait_for(watch.next_value(), remaining) or snapshot
+                except TimeoutError:
+                    break
+            else:
+                return Waited(body=snapshot.body, done=True)
+        finally:
+            _waiting -= 1
     # No event said so, but one may have been lost (a Redis reconnect): answer what is there now.
     latest = await db_run(_read, str(action_id)) or snapshot
-    return Waited(payload=latest.payload, done=condition_holds(latest.status, until))
+    return Waited(body=latest.body, done=condition_holds(latest.status, until))

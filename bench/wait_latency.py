@@ -1,7 +1,7 @@
 """Decision commit → waiting agent answered: GET /api/actions/{id}/wait on one web process.
 
 Each round alice submits a HIGH action, N clients (1, then 500) wait on it with `until=decided`,
-and once every request has had time to settle into waiting this process decides the action
+and once the server reports every request waiting (/metrics) this process decides the action
 through the service; the clock starts in the decision's first on-commit callback and stops as
 each wait answers. Run for the embedded default (SQLite + the database channel layer) and, when
 REDIS_URL is set, for Postgres + Redis (DATABASE_URL must point at Postgres, as `bash bench/run.sh`
@@ -35,20 +35,25 @@ from bench.common import (
 from bench.ws_fanout import start_web
 
 ROUNDS = {1: 30, 500: 4}
-SETTLE = {1: 0.3, 500: 4.0}
+SETTLE_TIMEOUT = 60.0
 HIGH = {"action_type": "file_operation", "parameters": {"operation": "delete", "path": "reports/old.csv"}}
 
 
 async def raw_get(url: str, path: str, token: str) -> tuple[int, bytes]:
-    """One GET on a connection of its own. Not httpx: its pool's bookkeeping grows with the square
-    of the requests in flight and, at 500, takes seconds to hand out answers the server has sent."""
+    """One GET on a connection of its own, answered once its Content-Length is in, as a client
+    sees it (the server may still be tidying up the request). Not httpx: its pool's bookkeeping
+    grows with the square of the requests in flight and, at 500, takes seconds to hand out answers
+    the server has sent."""
     host, port = url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
-    request = f"GET {path} HTTP/1.0\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
     writer.write(request.encode())
-    response = await reader.read()
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+    )
+    body = await reader.readexactly(length)
     writer.close()
-    head, _, body = response.partition(b"\r\n\r\n")
     return int(head.split()[1]), body
 
 
@@ -56,7 +61,9 @@ def measure(env: dict[str, str]) -> dict[int, list[float]]:
     manage(env, "migrate", "--noinput")
     manage(env, "create_user", "alice")
     manage(env, "create_user", "carol", "--role", "reviewers")
+    manage(env, "create_user", "olga", "--staff")
     token = manage(env, "issue_token", "alice").split()[-1]
+    staff_token = manage(env, "issue_token", "olga").split()[-1]
     setup_django(env)
     from django.contrib.auth import get_user_model
     from django.db import transaction
@@ -76,13 +83,24 @@ def measure(env: dict[str, str]) -> dict[int, list[float]]:
         assert status == 200 and json.loads(body)["status"] == "approved", body
         return time.perf_counter()
 
+    async def settled(waiters: int) -> None:
+        """Until the server says every request is past its first read and waiting (/metrics), so
+        the clock measures waking, not the requests still arriving."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while time.monotonic() < deadline:
+            status, body = await raw_get(url, "/metrics", staff_token)
+            if status == 200 and f"actionhub_waiting_requests {waiters}\n".encode() in body:
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"{waiters} waiters were not all waiting after {SETTLE_TIMEOUT:.0f} s")
+
     async def rounds(waiters: int) -> list[float]:
         samples: list[float] = []
         for _ in range(ROUNDS[waiters] + 1):  # the first round warms connections and caches
             action = await asyncio.to_thread(action_create, user=alice, action_type=HIGH["action_type"],
                                              parameters=HIGH["parameters"])  # fmt: skip
             tasks = [asyncio.create_task(wait(action.id)) for _ in range(waiters)]
-            await asyncio.sleep(SETTLE[waiters])
+            await settled(waiters)
             committed: list[float] = []
             await asyncio.to_thread(decide, action.id, committed)
             answered = await asyncio.gather(*tasks)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from django.db import close_old_connections
+from django.db import connection
 
 THREADS = 4
 
@@ -32,10 +33,30 @@ async def db_run(function: Callable[..., Result], /, *args: Any, **kwargs: Any) 
 
 
 def _with_fresh_connection(function: Callable[..., Result], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Result:
-    # A thread shared by every request must never hand one a broken or expired connection, nor
-    # keep one past CONN_MAX_AGE (0 on SQLite: closed after each call).
-    close_old_connections()
+    _drop_broken_or_old_connection()
     try:
         return function(*args, **kwargs)
     finally:
-        close_old_connections()
+        _drop_broken_or_old_connection()
+
+
+def _drop_broken_or_old_connection() -> None:
+    """A thread shared by every request must never hand one a broken connection, nor keep one past
+    a positive CONN_MAX_AGE. A CONN_MAX_AGE of 0 means "one per request" and these threads serve
+    no request: they keep theirs (opening a SQLite connection per call cost more than the reads)."""
+    if connection.connection is None:
+        return
+    # What close_if_unusable_or_obsolete checks, except a CONN_MAX_AGE of 0.
+    connection.health_check_done = False
+    if connection.get_autocommit() != connection.settings_dict["AUTOCOMMIT"]:
+        connection.close()
+        return
+    if connection.errors_occurred:
+        if not connection.is_usable():
+            connection.close()
+            return
+        connection.errors_occurred = False
+        connection.health_check_done = True
+    max_age = connection.settings_dict.get("CONN_MAX_AGE")
+    if max_age and connection.close_at is not None and time.monotonic() >= connection.close_at:
+        connection.close()

@@ -42,9 +42,21 @@ class Topic:
 class Watch:
     """What one waiter sees of its key: every value loaded after it started watching."""
 
-    def __init__(self, topic: Topic) -> None:
+    def __init__(self, topic: Topic, refresh: Callable[[], Awaitable[None]]) -> None:
         self._topic = topic
+        self._refresh = refresh
         self._seen = topic.version
+
+    async def current(self) -> Any:
+        """The key's value as of now: the one loaded since it last changed, or one loaded for every
+        waiter that asks before anything else does (500 waiters on one key: one read)."""
+        topic = self._topic
+        if topic.version == 0:
+            if topic.loading is None or topic.loading.done():
+                topic.loading = asyncio.get_running_loop().create_task(self._refresh())
+            await asyncio.shield(topic.loading)
+        self._seen = topic.version
+        return topic.value
 
     async def next_value(self) -> Any:
         """The first value loaded after the last one this watch returned (waits for it)."""
@@ -86,7 +98,7 @@ class Hub:
             topic = local.topics[key] = Topic()
         topic.watchers += 1
         try:
-            yield Watch(topic)
+            yield Watch(topic, lambda: self._refresh(key, topic))
         finally:
             topic.watchers -= 1
             if topic.watchers == 0 and local.topics.get(key) is topic:

@@ -15,7 +15,7 @@ from django.test import AsyncClient
 
 from approvals.kinds.base import Classification, DecideOnlyKind, Errors, check_keys, check_string
 from approvals.models import Action, SecurityLevel, Status
-from approvals.services import action_decide, action_edit, action_expire
+from approvals.services import action_cancel, action_decide, action_edit, action_expire
 from review.bulk import BulkItem, actions_decide_bulk
 from tests.factories import HIGH_ACTION, MEDIUM_ACTION, make_action, make_token, make_user
 
@@ -93,8 +93,9 @@ async def test_it_answers_the_action_as_it_is_with_retry_after_when_time_is_up(c
         (lambda a, bob: action_decide(action_id=a.id, user=bob, approved=True, reason=""), Status.APPROVED),
         (lambda a, bob: action_decide(action_id=a.id, user=bob, approved=False, reason="no"), Status.REJECTED),
         (lambda a, bob: action_expire(action_id=a.id, now=a.expires_at + timedelta(seconds=1)), Status.EXPIRED),
+        (lambda a, bob: action_cancel(action_id=a.id, user=a.requested_by), Status.CANCELLED),
     ],
-    ids=["approve", "reject", "expiry"],
+    ids=["approve", "reject", "expiry", "cancel"],
 )
 async def test_it_wakes_when_the_action_is_decided(cast, decide, status):
     action = await sync_to_async(make_action)(cast["alice"], HIGH_ACTION)
