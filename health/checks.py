@@ -1,4 +1,5 @@
-"""What the running system looks like, for staff: the LLM server, workers, queue depth and sandbox.
+"""What the running system looks like, for staff: the LLM server, workers, queue depth, sandbox and
+who notifications reach.
 
 Read by /api/status, /metrics and the /status/ page. Every outside check has a short timeout and the
 two slow ones (LLM server, Docker) run side by side, so a dead dependency never hangs a page.
@@ -19,6 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from approvals.models import Action, SecurityLevel, Status
 from approvals.runtime import runtime_get
 from llm.client import LLMClient, LLMError
+from notifications.selectors import notification_reach
 from skills.sandbox import docker_status
 from worker.models import WORKER_ALIVE_WITHIN, WorkerHeartbeat
 
@@ -109,4 +111,5 @@ def system_health() -> dict[str, Any]:
             "workers": {"alive": sum(not worker["stale"] for worker in workers), "list": workers},
             "queue": queue,
             "docker": docker.result(),
+            "notifications": notification_reach(),
         }

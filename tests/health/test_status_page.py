@@ -161,3 +161,27 @@ def test_it_keeps_the_api_status_shape_for_staff(sam, api_as, offline):
     assert set(payload["queue"]) >= {"pending_review", "approved_waiting", "executing", "tasks_ready"}
     assert payload["workers"] == {"alive": 0}
     assert payload["docker"]["available"] is False
+
+
+def test_it_counts_the_reviewers_notifications_cannot_reach(sam, bob, carol, offline):
+    bob.email = "bob@example.org"
+    bob.save()
+    make_user("root", is_superuser=True)
+    make_user("gone", "reviewers", is_active=False)
+    make_user("erin", "escalation")
+
+    page = logged_in(sam).get("/status/").content.decode()
+
+    assert "2 of 3 reviewers cannot be reached" in page
+    assert 'data-no-address="2"' in page
+    assert "<code>carol</code>, <code>root</code>" in page
+    assert "gone" not in page
+    assert "1 member, 1 without an email address (<code>erin</code>)" in page
+
+
+def test_it_says_every_reviewer_can_be_reached(sam, bob, offline):
+    bob.email = "bob@example.org"
+    bob.save()
+    page = logged_in(sam).get("/status/").content.decode()
+    assert "every reviewer has an email address" in page
+    assert 'data-no-address="0"' in page
