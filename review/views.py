@@ -44,6 +44,7 @@ from approvals.selectors import (
     queue_counts,
 )
 from approvals.services import action_decide, action_edit, action_edit_preview
+from health.checks import sandbox_setup_hint_cached
 from lib.htmx import HtmxHttpRequest
 from lib.jsontext import pretty_json
 from lib.pagination import encode_cursor
@@ -76,7 +77,14 @@ reviewer_required = role_required(is_reviewer, NOT_A_REVIEWER)
 def home(request: HtmxHttpRequest) -> HttpResponse:
     if is_reviewer(request.user):
         return redirect("approvals:queue")
-    return render(request, "home.html", {"is_auditor": is_auditor(request.user)})
+    return render(request, "home.html", {"is_auditor": is_auditor(request.user), **_sandbox_notice(request.user)})
+
+
+def _sandbox_notice(user: AbstractBaseUser) -> dict[str, Any]:
+    """For staff, what the sandbox lacks and the command that fixes it (the first pages they see)."""
+    if not (user.is_staff or user.is_superuser):
+        return {}
+    return {"sandbox_setup": sandbox_setup_hint_cached()}
 
 
 # A requester's own actions
@@ -160,6 +168,7 @@ def _queue_page(request: HtmxHttpRequest, form: QueueFilterForm, *, status: int 
         "types": kind_choices(),
         "socket_query": "&".join(f"{key}={value}" for key, value in filters.items() if value),
         "alert_sound": reviewer_preference_get(user=request.user).alert_sound,
+        **_sandbox_notice(request.user),
     }
     if request.htmx and form.cleaned_data["after"]:
         return render(request, "review/queue.html#queue-page", context)

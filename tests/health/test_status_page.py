@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from health import checks
 from skills import sandbox
 from tests.conftest import require
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action, make_user
@@ -185,3 +186,19 @@ def test_it_says_every_reviewer_can_be_reached(sam, bob, offline):
     page = logged_in(sam).get("/status/").content.decode()
     assert "every reviewer has an email address" in page
     assert 'data-no-address="0"' in page
+
+
+def test_it_names_what_the_sandbox_lacks_and_the_command_that_fixes_it(sam, alice, offline):
+    page = logged_in(sam).get("/status/").content.decode()
+    assert "missing Docker (the engine does not answer)" in page
+    assert "<code>sudo apt-get install docker.io &amp;&amp; sudo make sandbox</code>" in page
+    home = logged_in(sam).get("/").content.decode()
+    assert "data-sandbox-fix" in home and "sudo make sandbox" in home
+    assert "data-sandbox-fix" not in logged_in(alice).get("/").content.decode()
+
+
+def test_it_names_a_missing_image_and_debootstrap(sam, settings, monkeypatch):
+    monkeypatch.setattr(checks.shutil, "which", lambda name: None)
+    hint = checks.sandbox_setup_hint({"available": True, "image": {"present": False}})
+    assert hint == {"missing": "the sandbox image and debootstrap, which builds it", "fix": "sudo make sandbox"}
+    assert checks.sandbox_setup_hint({"available": True, "image": {"present": True}}) is None
