@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench install
+.PHONY: run sandbox test lint format bench install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# Skills need the sandbox image: built once (as root, ~80 s), a quick check afterwards.
+# Skills need the sandbox image: built once (as root, ~80 s; debootstrap installed if missing), a
+# quick check afterwards. Without root or Docker it says what is missing and runs anyway.
 run: $(STAMP)
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	@DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py build_sandbox_image \
-		|| echo "warning: no sandbox image, so skill and file actions will fail until it is built (see README)"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py serve
+	@DJANGO_DEBUG=$${DJANGO_DEBUG:-1} PYTHON=$(BIN)/python bash skills/sandbox-setup.sh
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py serve $(SERVE_ARGS)
+
+sandbox: $(STAMP)
+	@DJANGO_DEBUG=$${DJANGO_DEBUG:-1} PYTHON=$(BIN)/python bash skills/sandbox-setup.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -10,7 +10,6 @@ from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -21,7 +20,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from api import schemas, strict_json
-from api.auth import ASYNC_AUTH, AUTH
+from api.auth import ASYNC_AUTH, AUTH, docs_login_required
 from api.status import status_payload
 from approvals.assignment import assigned_names_by_action, viewer_for
 from approvals.exceptions import ActionError
@@ -62,7 +61,7 @@ api = NinjaAPI(
     urls_namespace="api",
     parser=StrictJsonParser(),
     # Anonymous visitors get nothing but the login page and /api/status, so the schema needs a login too.
-    docs_decorator=login_required,
+    docs_decorator=docs_login_required,
 )
 
 TERMINAL = {Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.EXPIRED, Status.CANCELLED}

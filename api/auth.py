@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth import get_user
-from django.http import HttpRequest
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja.security import HttpBearer, SessionAuth
 
 from api.services import token_authenticate
 from lib.asyncdb import db_run
+
+UNAUTHENTICATED = "authentication required: send 'Authorization: Bearer <token>' or log in"
 
 
 class BearerToken(HttpBearer):
@@ -59,3 +64,28 @@ class AsyncSessionWithCsrf(SessionWithCsrf):
 
 
 ASYNC_AUTH = [AsyncBearerToken(), AsyncSessionWithCsrf()]
+
+
+def docs_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The OpenAPI document and docs page: for a session or a bearer token, like every endpoint.
+
+    A code generator holding a token gets the schema; any other client without a login gets a 401
+    in JSON, and only a browser asking for a page is sent to the login form.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not (user.is_authenticated and user.is_active):
+            scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+            user = token_authenticate(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
+            if user is None:
+                if "Authorization" not in request.headers and "text/html" in request.headers.get("Accept", ""):
+                    return redirect_to_login(request.get_full_path())
+                response = JsonResponse({"detail": UNAUTHENTICATED}, status=401)
+                response["WWW-Authenticate"] = "Bearer"
+                return response
+            request.user = user
+        return view(request, *args, **kwargs)
+
+    return wrapped

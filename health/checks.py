@@ -1,4 +1,5 @@
-"""What the running system looks like, for staff: the LLM server, workers, queue depth and sandbox.
+"""What the running system looks like, for staff: the LLM server, workers, queue depth, sandbox and
+who notifications reach.
 
 Read by /api/status, /metrics and the /status/ page. Every outside check has a short timeout and the
 two slow ones (LLM server, Docker) run side by side, so a dead dependency never hangs a page.
@@ -6,11 +7,13 @@ two slow ones (LLM server, Docker) run side by side, so a dead dependency never 
 
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 from django_tasks import TaskResultStatus
@@ -19,6 +22,7 @@ from django_tasks_db.models import DBTaskResult
 from approvals.models import Action, SecurityLevel, Status
 from approvals.runtime import runtime_get
 from llm.client import LLMClient, LLMError
+from notifications.selectors import notification_reach
 from skills.sandbox import docker_status
 from worker.models import WORKER_ALIVE_WITHIN, WorkerHeartbeat
 
@@ -109,4 +113,35 @@ def system_health() -> dict[str, Any]:
             "workers": {"alive": sum(not worker["stale"] for worker in workers), "list": workers},
             "queue": queue,
             "docker": docker.result(),
+            "sandbox_setup": sandbox_setup_hint(docker.result()),
+            "notifications": notification_reach(),
         }
+
+
+SANDBOX_FIX = "sudo make sandbox"
+SANDBOX_HINT_CACHE = "health.sandbox_setup_hint"
+SANDBOX_HINT_SECONDS = 30
+
+
+def sandbox_setup_hint(docker: dict[str, Any]) -> dict[str, str] | None:
+    """What skill and file actions lack to run, and the one command that fixes it; None when ready."""
+    if not docker.get("available"):
+        return {
+            "missing": "Docker (the engine does not answer)",
+            "fix": f"sudo apt-get install docker.io && {SANDBOX_FIX}",
+        }
+    if docker.get("image", {}).get("present"):
+        return None
+    missing = "the sandbox image"
+    if shutil.which("debootstrap") is None:
+        missing += " and debootstrap, which builds it"
+    return {"missing": missing, "fix": SANDBOX_FIX}
+
+
+def sandbox_setup_hint_cached() -> dict[str, str] | None:
+    """sandbox_setup_hint for pages other than /status/: Docker is asked at most every 30 s."""
+    hint = cache.get(SANDBOX_HINT_CACHE)
+    if hint is None:
+        hint = {"hint": sandbox_setup_hint(docker_status())}
+        cache.set(SANDBOX_HINT_CACHE, hint, SANDBOX_HINT_SECONDS)
+    return hint["hint"]

@@ -28,7 +28,6 @@ from approvals.models import Action, Status
 from approvals.outbound import OutboundError, post_webhook
 from approvals.runtime import runtime_get
 from audit.services import SYSTEM_ACTOR, audit_append
-from lib.roles import REVIEWERS
 from notifications.channels import EMAIL, ESCALATION, WEBHOOK
 from notifications.messages import email_body, email_subject, escalation_body, escalation_subject, slack_body
 from review.links import decision_links
@@ -40,7 +39,6 @@ RETRYING = "retrying"
 FAILED = "failed"
 SKIPPED = "skipped"
 MAX_BACKOFF = timedelta(hours=1)
-_NO_REVIEWER = "no reviewer other than the requester has an email address"
 
 
 class DeliveryError(Exception):
@@ -54,6 +52,7 @@ class DeliveryError(Exception):
 
 def notification_fan_out(*, action_id: UUID) -> list[tuple[str, str]]:
     """The deliveries for a held action: one per reviewer with an address, one per configured webhook URL.
+    A reviewer without an address is no recipient: nothing is attempted, or audited, for them.
 
     The URLs are read from the runtime config now, so a config_change of `webhook_urls` applies
     to the next held action; a delivery names a fingerprint of each URL, never the URL (a secret),
@@ -65,31 +64,23 @@ def notification_fan_out(*, action_id: UUID) -> list[tuple[str, str]]:
         return []
     recipients = [(EMAIL, username) for username, _ in reviewer_recipients(action)]
     if not recipients:
+        # Not an attempt, so not in the action's timeline: /status/ counts the reviewers nobody can reach.
         logger.warning("action %s: no reviewer other than the requester has an email address", action_id)
-        _audit(
-            "notification.failed",
-            action_id,
-            {"channel": EMAIL, "target": REVIEWERS, "attempt": 1, "error": _NO_REVIEWER, "will_retry": False},
-        )
     urls = dict.fromkeys(runtime_get("webhook_urls") or [])
     return [*recipients, *((WEBHOOK, webhook_fingerprint(url)) for url in urls)]
 
 
 def escalation_fan_out(*, action_id: UUID) -> list[tuple[str, str]]:
     """The deliveries for an escalated action: one email per member of the escalation group, each
-    delivered, retried and audited like the others. Audits the failure when there is nobody to tell."""
+    delivered, retried and audited like the others; members without an address are no recipients."""
     action = Action.objects.select_related("requested_by").filter(id=action_id).first()
     if action is None:
         return []
     recipients = [(ESCALATION, username) for username, _ in escalation_recipients(action)]
     if not recipients:
         group = settings.ACTIONHUB_ESCALATION_GROUP
-        error = f"nobody in the {group!r} group other than the requester has an email address"
-        logger.warning("action %s: %s", action_id, error)
-        _audit(
-            "notification.failed",
-            action_id,
-            {"channel": ESCALATION, "target": group, "attempt": 1, "error": error, "will_retry": False},
+        logger.warning(
+            "action %s: nobody in the %r group other than the requester has an email address", action_id, group
         )
     return recipients
 

@@ -2,8 +2,9 @@
 
 Queue sockets (reviewers only) get the changed rows their reviewer may decide (routing:
 approvals/assignment.py), or their removal, plus fresh counts; a socket opened with
-`?action=<id>` (anyone who may see that action) gets its live detail panel. Sockets close when
-their session logs out.
+`?action=<id>` (anyone who may see that action) gets its live detail panel; one opened with
+`?mine=1` (any user) gets the My requests rows of their own actions still on their way. Sockets
+close when their session logs out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from approvals.kinds.registry import kind_names
 from approvals.selectors import QUEUE_LEVELS, action_get_for
 from lib.roles import is_reviewer
 from realtime.consumers import SessionConsumer, SharedRenders
-from review.fragments import detail_fragment, queue_counts_html, queue_rows
+from review.fragments import MINE_WATCHED, detail_fragment, mine_open_ids, mine_rows, queue_counts_html, queue_rows
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,16 @@ _renders = SharedRenders()
 
 class ApprovalsConsumer(SessionConsumer):
     def groups_to_join(self) -> list[str]:
+        if self.mine:
+            return [events.action_group(action_id) for action_id in self.mine_open]
         return [events.action_group(self.action_id) if self.action_id else events.APPROVALS_GROUP]
 
     def allowed(self) -> bool:
+        self.mine = self.query_value("mine") == "1"
+        if self.mine:
+            # Only actions still on their way can change; a finished one's row stays as it is.
+            self.mine_open = mine_open_ids(user=self.user, limit=MINE_WATCHED)
+            return True
         self.action_id = self.query_value("action")
         self.seen_hash = self.query_value("seen")
         self.level = self.query_value("level") or None
@@ -60,6 +68,9 @@ class ApprovalsConsumer(SessionConsumer):
     async def _changed(self, action_ids: list[str], sent: float) -> None:
         if not await self.allowed_now():
             return
+        if self.mine:
+            await self._mine_changed(action_ids)
+            return
         if self.action_id is not None:
             html = await database_sync_to_async(detail_fragment)(
                 action_id=self.action_id, user=self.user, seen_hash=self.seen_hash
@@ -81,3 +92,15 @@ class ApprovalsConsumer(SessionConsumer):
             return ""
         counts = await _renders.get(("counts", sent, self.viewer.key), queue_counts_html, viewer=self.viewer)
         return "".join(parts) + counts
+
+    async def _mine_changed(self, action_ids: list[str]) -> None:
+        """The requester's rows of these actions; a row that reached its end is no longer watched."""
+        watched = [action_id for action_id in action_ids if action_id in self.mine_open]
+        if not watched:
+            return
+        html, finished = await database_sync_to_async(mine_rows)(action_ids=watched, user=self.user)
+        for action_id in finished:
+            self.mine_open.discard(action_id)
+            await self.leave(events.action_group(action_id))
+        if html:
+            await self.send(text_data=html)

@@ -1,4 +1,4 @@
-"""Forms of the reviewer pages: queue filters, decisions and edits."""
+"""Forms of the review pages: queue and My requests filters, decisions and edits."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from django import forms
 from api import strict_json
 from approvals.exceptions import InvalidParameters
 from approvals.kinds.registry import kind_choices
+from approvals.models import Status
 from approvals.selectors import QUEUE_LEVELS
-from lib.pagination import BadCursor, decode_cursor
+from lib.pagination import PAGE_LINK_NOT_VALID, BadCursor, decode_cursor
 from review.bulk import BulkItem, bulk_check
 
 HASH_ERROR = "the payload hash must be the 64-character hash shown on the page"
@@ -31,6 +32,18 @@ class QueueFilterForm(forms.Form):
             return decode_cursor(self.cleaned_data["after"], kinds=(datetime, UUID))
         except BadCursor as exc:
             raise forms.ValidationError("this page link is not valid; start from the first page") from exc
+
+
+class MineFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "any status"), *Status.choices], required=False)
+    type = forms.ChoiceField(choices=lambda: [("", "all types"), *kind_choices()], required=False)
+    before = forms.CharField(required=False, max_length=200)
+
+    def clean_before(self) -> tuple[datetime, UUID] | None:
+        try:
+            return decode_cursor(self.cleaned_data["before"], kinds=(datetime, UUID))
+        except BadCursor as exc:
+            raise forms.ValidationError(PAGE_LINK_NOT_VALID) from exc
 
 
 class DecisionForm(forms.Form):

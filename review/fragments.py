@@ -1,4 +1,5 @@
-"""Rendered HTML fragments pushed over /ws/approvals/ for htmx's websocket extension.
+"""Rendered HTML fragments pushed over /ws/approvals/ for htmx's websocket extension: queue rows,
+the detail panel and a requester's My requests rows.
 
 The queue row of an action looks the same to every reviewer who may see it, so a web process
 renders it once per broadcast and sends the same bytes to each socket allowed to see it (counts
@@ -15,8 +16,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.template.loader import render_to_string
 
 from approvals.assignment import Viewer, assigned_ids_by_action, assigned_names_by_action
+from approvals.authorship import edits_prefetch
 from approvals.models import Action, Status
 from approvals.selectors import approvals_by_action, queue_counts
+from approvals.services import ALLOWED_TRANSITIONS
 from review.views import detail_context
 
 
@@ -86,3 +89,31 @@ def detail_fragment(*, action_id: UUID | str, user: AbstractBaseUser, seen_hash:
     if context is None:
         return ""
     return render_to_string("review/detail.html#detail-live", {**context, "oob": True, "push": True})
+
+
+# How many of a requester's unfinished actions one My requests socket follows, newest first.
+MINE_WATCHED = 500
+FINISHED = tuple(status for status, targets in ALLOWED_TRANSITIONS.items() if not targets)
+
+
+def mine_open_ids(*, user: AbstractBaseUser, limit: int) -> set[str]:
+    """The ids of `user`'s own actions that may still change status."""
+    rows = (
+        Action.objects.filter(requested_by_id=user.pk)
+        .exclude(status__in=FINISHED)
+        .order_by("-created_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    return {str(action_id) for action_id in rows}
+
+
+def mine_rows(*, action_ids: list[str], user: AbstractBaseUser) -> tuple[str, list[str]]:
+    """The My requests rows of `user`'s actions among `action_ids`, and the ids of those now finished."""
+    actions = Action.objects.filter(id__in=action_ids, requested_by_id=user.pk).prefetch_related(edits_prefetch())
+    html = []
+    finished = []
+    for action in actions:
+        html.append(render_to_string("review/mine.html#mine-row", {"action": action, "oob": True}))
+        if action.status in FINISHED:
+            finished.append(str(action.id))
+    return "".join(html), finished

@@ -1,4 +1,4 @@
-"""Reviewer pages under /approvals/."""
+"""Review pages under /approvals/: the queue, My requests, an action's detail."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("decide/", views.bulk_decide, name="bulk"),
+    path("mine/", views.mine, name="mine"),
     path("<uuid:action_id>/", views.detail, name="detail"),
     path("<uuid:action_id>/decide/", views.decide, name="decide"),
     path("<uuid:action_id>/edit/", views.edit, name="edit"),

@@ -1,4 +1,4 @@
-"""Reviewer pages: the live queue and an action's detail with its decision forms.
+"""Review pages: the live queue, a requester's own actions, and an action's detail with its decision forms.
 
 Each URL renders the full page, or for htmx the partial it needs. Decisions and edits go through
 approvals.services like every other door; these views only translate outcomes into words.
@@ -38,23 +38,34 @@ from approvals.selectors import (
     action_approvals,
     action_get_for,
     action_timeline,
+    actions_list,
     approvals_by_action,
     queue_actions,
     queue_counts,
 )
 from approvals.services import action_decide, action_edit, action_edit_preview
+from health.checks import sandbox_setup_hint_cached
 from lib.htmx import HtmxHttpRequest
 from lib.jsontext import pretty_json
 from lib.pagination import encode_cursor
 from lib.roles import is_auditor, is_reviewer, role_required
 from review.bulk import REFUSED, BulkResult, actions_decide_bulk
-from review.forms import AlertSoundForm, BulkDecisionForm, DecisionForm, EditForm, LinkDecisionForm, QueueFilterForm
+from review.forms import (
+    AlertSoundForm,
+    BulkDecisionForm,
+    DecisionForm,
+    EditForm,
+    LinkDecisionForm,
+    MineFilterForm,
+    QueueFilterForm,
+)
 from review.links import OneTapLink, link_check, link_decide, link_load
 from review.preferences import reviewer_preference_get, reviewer_preference_set
 
 logger = logging.getLogger(__name__)
 
 QUEUE_PAGE = 50
+MINE_PAGE = 50
 NOT_A_REVIEWER = "The approval queue is for reviewers. Ask an administrator to add you to the reviewers group."
 
 
@@ -66,7 +77,48 @@ reviewer_required = role_required(is_reviewer, NOT_A_REVIEWER)
 def home(request: HtmxHttpRequest) -> HttpResponse:
     if is_reviewer(request.user):
         return redirect("approvals:queue")
-    return render(request, "home.html", {"is_auditor": is_auditor(request.user)})
+    return render(request, "home.html", {"is_auditor": is_auditor(request.user), **_sandbox_notice(request.user)})
+
+
+def _sandbox_notice(user: AbstractBaseUser) -> dict[str, Any]:
+    """For staff, what the sandbox lacks and the command that fixes it (the first pages they see)."""
+    if not (user.is_staff or user.is_superuser):
+        return {}
+    return {"sandbox_setup": sandbox_setup_hint_cached()}
+
+
+# A requester's own actions
+
+
+@require_GET
+@login_required
+def mine(request: HtmxHttpRequest) -> HttpResponse:
+    """The actions the user requested, newest first: the same list as `GET /api/actions?mine=1`."""
+    form = MineFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "review/mine.html", {"form": form, "filters": {}, **_mine_choices()}, status=400)
+    filters = {"status": form.cleaned_data["status"], "type": form.cleaned_data["type"]}
+    page = actions_list(
+        user=request.user,
+        mine=True,
+        status=filters["status"] or None,
+        action_type=filters["type"] or None,
+        before=form.cleaned_data["before"],
+        limit=MINE_PAGE,
+    )
+    next_query = ""
+    if page.next_key:
+        params = request.GET.copy()
+        params["before"] = encode_cursor(page.next_key)
+        next_query = params.urlencode()
+    context = {"form": form, "actions": page.items, "next_query": next_query, "filters": filters, **_mine_choices()}
+    if request.htmx and form.cleaned_data["before"]:
+        return render(request, "review/mine.html#mine-page", context)
+    return render(request, "review/mine.html", context)
+
+
+def _mine_choices() -> dict[str, Any]:
+    return {"statuses": Status.values, "types": kind_choices()}
 
 
 # The queue
@@ -116,6 +168,7 @@ def _queue_page(request: HtmxHttpRequest, form: QueueFilterForm, *, status: int 
         "types": kind_choices(),
         "socket_query": "&".join(f"{key}={value}" for key, value in filters.items() if value),
         "alert_sound": reviewer_preference_get(user=request.user).alert_sound,
+        **_sandbox_notice(request.user),
     }
     if request.htmx and form.cleaned_data["after"]:
         return render(request, "review/queue.html#queue-page", context)
@@ -187,6 +240,8 @@ def detail_context(
     blocked = ""
     if not pending:
         blocked = outcome_sentence(action, approvals, now)
+    elif not is_reviewer(user) and action.requested_by_id == user.pk:
+        blocked = "You requested this action; a reviewer decides whether it runs, and this page shows it when they do."
     elif not is_reviewer(user):
         blocked = "Only reviewers can decide on actions."
     elif not may_review(user=user, action=action):
@@ -219,7 +274,17 @@ def detail_context(
         "is_reviewer": is_reviewer(user),
         "assigned_groups": assigned_names(action),
         "changes": changes,
+        "crumb": _crumb(action, user),
     }
+
+
+def _crumb(action: Action, user: AbstractBaseUser) -> tuple[str, str]:
+    """Where the breadcrumb leads: a page this user may open (requesters have no queue)."""
+    if action.requested_by_id == user.pk:
+        return "approvals:mine", "My requests"
+    if is_reviewer(user):
+        return "approvals:queue", "Approval queue"
+    return "audit:history", "Audit history"
 
 
 def _sentence(text: str) -> str:

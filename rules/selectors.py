@@ -26,6 +26,12 @@ PREVIEW_SHOWN = 20
 _ABSENT = object()
 
 
+def allow_rule_may_decide(*, level: str) -> bool:
+    """Whether an allow rule could ever decide an action of this level: HIGH only (CRITICAL ones
+    always need people, LOW and MEDIUM ones run anyway), as CompiledRule.decides says."""
+    return level == SecurityLevel.HIGH
+
+
 def rule_state(rule: Rule, now: datetime | None = None) -> str:
     now = now or timezone.now()
     if rule.disabled_at is not None:

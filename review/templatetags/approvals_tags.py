@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from approvals.authorship import action_editors, diff_in_words
 from approvals.models import Action
 from approvals.presentation import action_kind_label, action_summary, duration_words
 from approvals.reversibility import Reversibility, action_reversibility
@@ -43,3 +44,15 @@ def time_since(moment) -> str:
 @register.filter
 def reversibility(action: Action) -> Reversibility:
     return action_reversibility(action)
+
+
+@register.filter
+def diff_words(diff: dict[str, Any] | None) -> list[str]:
+    """An edit's diff as `field: before → after` lines."""
+    return diff_in_words(diff or {})
+
+
+@register.filter
+def editors(action: Action) -> list[str]:
+    """Who edited the action, in the order of their first edit."""
+    return action_editors(action)

@@ -1,4 +1,5 @@
-"""Template helpers for standing rules: who sees the rule pages and may allow, and a matcher in words."""
+"""Template helpers for standing rules: who sees the rule pages and may allow, which actions a rule
+could allow, and a matcher in words."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 
 from django import template
 
+from lib.roles import can_see_rules as _can_see_rules
 from lib.roles import is_reviewer as _is_reviewer
 from lib.roles import is_rule_admin as _is_rule_admin
+from rules.selectors import allow_rule_may_decide
 
 register = template.Library()
 
@@ -18,6 +21,17 @@ KIND_WORDS = {"exact": "is", "glob": "matches", "url_prefix": "is under"}
 @register.filter
 def is_rule_admin(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and _is_rule_admin(user)
+
+
+@register.filter
+def can_see_rules(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and _can_see_rules(user)
+
+
+@register.filter
+def allows_similar(action: Any) -> bool:
+    """Whether "approve and allow similar" means anything for this action: an allow rule could decide it."""
+    return allow_rule_may_decide(level=action.security_level)
 
 
 @register.filter

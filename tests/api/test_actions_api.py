@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import io
 import json
 import uuid
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from approvals.models import Action, Status
 from audit.models import AuditEntry
-from tests.factories import CRITICAL_ACTION, HIGH_ACTION, PASSWORD, make_action
+from tests.factories import CRITICAL_ACTION, HIGH_ACTION, PASSWORD, make_action, make_token
 
 
 def test_it_creates_a_held_action_and_ignores_the_claimed_level(alice, api_as):
@@ -250,14 +252,48 @@ def test_it_shows_status_to_anyone_and_internals_to_staff(alice, api_as, db):
 
 
 def test_it_serves_the_openapi_document_to_logged_in_users_only(alice):
-    assert Client().get("/api/openapi.json").status_code == 302
-    assert Client().get("/api/docs").status_code == 302
+    browser = Client(HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert browser.get("/api/openapi.json").status_code == 302
+    assert browser.get("/api/docs").status_code == 302
     client = Client()
     client.force_login(alice)
     response = client.get("/api/openapi.json")
     assert response.status_code == 200
     assert "/api/actions" in response.json()["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_it_serves_the_openapi_document_and_docs_to_a_bearer_token(alice):
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {make_token(alice)}")
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert "/api/actions" in response.json()["paths"]
+    docs = client.get("/api/docs", HTTP_ACCEPT="text/html")
+    assert docs.status_code == 200
+    assert b"openapi.json" in docs.content
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"HTTP_ACCEPT": "application/json"},
+        {"HTTP_AUTHORIZATION": "Bearer not-a-token"},
+        {"HTTP_AUTHORIZATION": "Bearer not-a-token", "HTTP_ACCEPT": "text/html"},
+        {"HTTP_AUTHORIZATION": "Basic YWxpY2U6eA=="},
+    ],
+)
+def test_it_answers_an_api_client_without_a_valid_token_with_a_401_not_the_login_page(alice, headers):
+    response = Client(**headers).get("/api/openapi.json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert "Bearer" in response.json()["detail"]
+
+
+def test_it_refuses_the_schema_to_a_revoked_token(alice):
+    token = make_token(alice)
+    call_command("revoke_token", "alice", stdout=io.StringIO())
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/openapi.json").status_code == 401
 
 
 def test_it_keeps_a_pending_action_after_a_failed_decision(alice, bob, api_as):

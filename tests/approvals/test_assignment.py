@@ -108,7 +108,7 @@ def test_it_lets_the_requester_auditors_and_superusers_see_an_assigned_action(ro
     assert api_as(dave).get(f"/actions/{action.id}").status_code == 200
     assert [item["id"] for item in api_as(root).get("/actions/pending").json()["results"]] == [str(action.id)]
     page = page_client(alice).get(f"/approvals/{action.id}/").content.decode()
-    assert "Only reviewers can decide on actions." in page and "members of ops" in page
+    assert "You requested this action; a reviewer decides whether it runs" in page and "members of ops" in page
 
 
 def test_it_hides_and_refuses_an_assigned_action_on_the_pages(routed, alice, bob, carol):

@@ -16,6 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from approvals.authorship import diff_in_words
 from approvals.exceptions import EditedByYou
 from approvals.models import Action, ActionEdit, Approval, Status
 from approvals.services import action_decide, action_edit
@@ -285,3 +286,19 @@ def test_it_recovers_edits_made_before_they_were_recorded_from_the_audit_history
     assert list(recovered) == recorded and [row[0] for row in recorded] == ["bob", "carol"]
     with pytest.raises(EditedByYou):
         action_decide(action_id=action.id, user=bob, approved=True)
+
+
+def test_it_writes_a_diff_in_words_one_parameter_a_line():
+    diff = {
+        "added": {"workspace": "archive"},
+        "removed": {"content": "old text"},
+        "changed": {"path": {"old": "a.txt", "new": "b.txt"}, "n": {"old": 1, "new": [1, 2]}},
+    }
+    assert diff_in_words(diff) == [
+        'content: "old text" → (not set)',
+        "n: 1 → [1, 2]",
+        'path: "a.txt" → "b.txt"',
+        'workspace: (not set) → "archive"',
+    ]
+    long = diff_in_words({"changed": {"content": {"old": "", "new": "x" * 500}}})[0]
+    assert long.startswith('content: "" → "xxx') and long.endswith("… (502 characters)")

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from health import checks
 from skills import sandbox
 from tests.conftest import require
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action, make_user
@@ -161,3 +162,43 @@ def test_it_keeps_the_api_status_shape_for_staff(sam, api_as, offline):
     assert set(payload["queue"]) >= {"pending_review", "approved_waiting", "executing", "tasks_ready"}
     assert payload["workers"] == {"alive": 0}
     assert payload["docker"]["available"] is False
+
+
+def test_it_counts_the_reviewers_notifications_cannot_reach(sam, bob, carol, offline):
+    bob.email = "bob@example.org"
+    bob.save()
+    make_user("root", is_superuser=True)
+    make_user("gone", "reviewers", is_active=False)
+    make_user("erin", "escalation")
+
+    page = logged_in(sam).get("/status/").content.decode()
+
+    assert "2 of 3 reviewers cannot be reached" in page
+    assert 'data-no-address="2"' in page
+    assert "<code>carol</code>, <code>root</code>" in page
+    assert "gone" not in page
+    assert "1 member, 1 without an email address (<code>erin</code>)" in page
+
+
+def test_it_says_every_reviewer_can_be_reached(sam, bob, offline):
+    bob.email = "bob@example.org"
+    bob.save()
+    page = logged_in(sam).get("/status/").content.decode()
+    assert "every reviewer has an email address" in page
+    assert 'data-no-address="0"' in page
+
+
+def test_it_names_what_the_sandbox_lacks_and_the_command_that_fixes_it(sam, alice, offline):
+    page = logged_in(sam).get("/status/").content.decode()
+    assert "missing Docker (the engine does not answer)" in page
+    assert "<code>sudo apt-get install docker.io &amp;&amp; sudo make sandbox</code>" in page
+    home = logged_in(sam).get("/").content.decode()
+    assert "data-sandbox-fix" in home and "sudo make sandbox" in home
+    assert "data-sandbox-fix" not in logged_in(alice).get("/").content.decode()
+
+
+def test_it_names_a_missing_image_and_debootstrap(sam, settings, monkeypatch):
+    monkeypatch.setattr(checks.shutil, "which", lambda name: None)
+    hint = checks.sandbox_setup_hint({"available": True, "image": {"present": False}})
+    assert hint == {"missing": "the sandbox image and debootstrap, which builds it", "fix": "sudo make sandbox"}
+    assert checks.sandbox_setup_hint({"available": True, "image": {"present": True}}) is None

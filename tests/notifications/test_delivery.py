@@ -507,3 +507,29 @@ def test_it_splits_an_email_delivery_queued_for_everyone_into_one_per_reviewer(
         "root@example.org",
     ]
     assert sorted(data["target"] for _, data in _notifications(action.id)) == ["bob", "carol", "root"]
+
+
+def test_it_emails_only_reviewers_with_an_address_and_audits_only_real_attempts(alice, bob, carol, fast_retries):
+    bob.email = "bob@example.org"
+    bob.save()
+    make_user("nomail", "reviewers")
+    action = make_action(alice, DELETE)
+
+    run_notification_tasks()
+
+    assert [message.to for message in mail.outbox] == [["bob@example.org"]]
+    assert _notifications(action.id) == [("notification.sent", {"channel": "email", "target": "bob", "attempt": 1})]
+
+
+def test_it_writes_no_failed_notification_when_no_reviewer_has_an_address(alice, bob, carol, fast_retries, caplog):
+    action = make_action(alice, DELETE)
+    assert action.status == Status.PENDING
+
+    with caplog.at_level("WARNING", logger="notifications.services"):
+        run_notification_tasks()
+
+    assert mail.outbox == []
+    assert _notifications(action.id) == []
+    events = list(AuditEntry.objects.filter(action_id=action.id).values_list("event", flat=True))
+    assert events == ["action.created"]
+    assert "no reviewer other than the requester has an email address" in caplog.text

@@ -58,7 +58,7 @@ def test_it_offers_allow_similar_to_rule_admins_who_may_decide(alice, bob, erin)
     assert "Approve and allow similar" in logged_in(erin).get(f"/approvals/{action.id}/").content.decode()
     assert "Approve and allow similar" not in logged_in(bob).get(f"/approvals/{action.id}/").content.decode()
     assert ">Rules</a>" in logged_in(erin).get("/approvals/").content.decode()
-    assert ">Rules</a>" not in logged_in(bob).get("/approvals/").content.decode()
+    assert ">Rules</a>" in logged_in(bob).get("/approvals/").content.decode()  # reviewers may read them
 
 
 def test_it_prefills_the_form_from_the_action_and_previews_it(alice, erin):
@@ -343,3 +343,34 @@ def test_it_pages_the_rule_list_newest_first_with_older_rules_links(erin, monkey
             break
         query = {"before": older.group(1)}
     assert seen == [[rules[4].id, rules[3].id], [rules[2].id, rules[1].id], [rules[0].id]]
+
+
+def test_it_offers_allow_similar_only_where_an_allow_rule_could_decide(alice, erin):
+    critical = make_action(alice, CRITICAL_ACTION)
+    high = make_action(alice, HIGH_ACTION)
+    client = logged_in(erin)
+    assert "Approve and allow similar" not in client.get(f"/approvals/{critical.id}/").content.decode()
+    assert "Approve and allow similar" in client.get(f"/approvals/{high.id}/").content.decode()
+
+
+def test_it_shows_the_rule_list_read_only_to_reviewers_without_naming_buttons_they_lack(alice, bob, erin, dave):
+    action = make_action(alice, HIGH_ACTION)
+    rule_create(
+        user=erin,
+        action_type="file_operation",
+        skill_id=None,
+        matchers=[{"parameter": "path", "kind": "glob", "value": "notes/*.txt"}],
+        effect="deny",
+        expires_at=timezone.now() + timedelta(days=1),
+        note="",
+    )
+    for reader in (bob, dave):
+        page = logged_in(reader).get("/approvals/rules/").content.decode()
+        assert "notes/*.txt" in page
+        assert "Approve and allow similar" not in page
+        assert "Edit</a>" not in page and "Disable</button>" not in page
+        assert "this list is for reading" in page
+        assert ">Rules</a>" in logged_in(reader).get(f"/approvals/{action.id}/").content.decode()
+    admin_page = logged_in(erin).get("/approvals/rules/").content.decode()
+    assert "Approve and allow similar" in admin_page and "Disable</button>" in admin_page
+    assert ">Rules</a>" not in logged_in(alice).get(f"/approvals/{action.id}/").content.decode()

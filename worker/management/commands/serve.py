@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +31,25 @@ def uvicorn_options() -> list[str]:
 
 
 RESTART_BACKOFF = 2.0
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names them, binds nothing
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The address this server answers on, for links in emails: a wildcard bind is named by the
+    machine's own name, an IPv6 address goes in brackets."""
+    if host in WILDCARD_HOSTS:
+        host = socket.getfqdn()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def child_environment(*, host: str, port: int, environ: dict[str, str]) -> dict[str, str]:
+    """The web server's and workers' environment: ACTIONHUB_BASE_URL follows --host and --port
+    unless it is set (behind a proxy it names the public address)."""
+    if environ.get("ACTIONHUB_BASE_URL"):
+        return dict(environ)
+    return {**environ, "ACTIONHUB_BASE_URL": served_base_url(host, port)}
 
 
 class Command(BaseCommand):
@@ -56,9 +76,11 @@ class Command(BaseCommand):
             "actionhub.asgi:application",
         ]
         worker = [python, "manage.py", "run_worker"]
-        procs: dict[str, tuple[list[str], subprocess.Popen]] = {"web": (web, subprocess.Popen(web))}
+        env = child_environment(host=host, port=port, environ=dict(os.environ))
+        self.stdout.write(f"  links in notifications point at {env['ACTIONHUB_BASE_URL']}/ (ACTIONHUB_BASE_URL)")
+        procs: dict[str, tuple[list[str], subprocess.Popen]] = {"web": (web, subprocess.Popen(web, env=env))}
         for index in range(workers):
-            procs[f"worker-{index + 1}"] = (worker, subprocess.Popen(worker))
+            procs[f"worker-{index + 1}"] = (worker, subprocess.Popen(worker, env=env))
         stopping = False
 
         def stop(signum: int, frame: Any) -> None:
@@ -78,7 +100,7 @@ class Command(BaseCommand):
                     break
                 self.stderr.write(f"{name} exited with {proc.returncode}; restarting in {RESTART_BACKOFF:g}s")
                 time.sleep(RESTART_BACKOFF)
-                procs[name] = (command, subprocess.Popen(command))
+                procs[name] = (command, subprocess.Popen(command, env=env))
         self.stdout.write("stopping web and workers…")
         for _, proc in procs.values():
             if proc.poll() is None:
