@@ -116,7 +116,7 @@ def measure(env: dict[str, str]) -> dict[int, list[float]]:
 
 
 def run_one(label: str, env: dict[str, str]) -> dict[str, list[float]]:
-    done = subprocess.run([PYTHON, __file__, "--one"], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run([PYTHON, __file__, "--one"], cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

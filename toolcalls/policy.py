@@ -18,15 +18,16 @@ from approvals.models import SecurityLevel
 from lib.shell import destructive_patterns, read_only, simple_words
 
 FILE_EDIT = "file_edit"
+FILE_READ = "file_read"
 BASH = "bash"
 LEVELS = (SecurityLevel.LOW, SecurityLevel.MEDIUM, SecurityLevel.HIGH, SecurityLevel.CRITICAL)
-ANALYSES = (FILE_EDIT, BASH)
+ANALYSES = (FILE_EDIT, FILE_READ, BASH)
 
 DEFAULT_TOOL_POLICY: dict[str, str] = {
-    "Read": SecurityLevel.LOW,
-    "Grep": SecurityLevel.LOW,
-    "Glob": SecurityLevel.LOW,
-    "LS": SecurityLevel.LOW,
+    "Read": FILE_READ,
+    "Grep": FILE_READ,
+    "Glob": FILE_READ,
+    "LS": FILE_READ,
     "WebSearch": SecurityLevel.LOW,
     "TodoWrite": SecurityLevel.LOW,
     "Edit": FILE_EDIT,
@@ -40,6 +41,11 @@ DEFAULT_TOOL_POLICY: dict[str, str] = {
 }
 # The input key naming the file a tool writes; any other file_edit tool uses file_path.
 PATH_KEYS = {"NotebookEdit": "notebook_path"}
+# The input key naming what a file_read tool reads; any other uses file_path.
+READ_PATH_KEYS = {"Grep": "path", "Glob": "path", "LS": "path"}
+# Where reading alone gives secrets away (to the agent and its model provider), wherever they are.
+_SECRET_DIRECTORIES = {".ssh", ".gnupg", ".aws", ".kube", ".docker", ".password-store"}
+_SECRET_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
 # Tools that only read: their calls are reversible, whatever level the table gives them.
 READ_ONLY_TOOLS = {"Read", "Grep", "Glob", "LS", "WebSearch", "WebFetch", "TodoWrite"}
 
@@ -104,6 +110,30 @@ def sensitive_reason(path: str) -> str | None:
     return None
 
 
+def secret_reason(path: str) -> str | None:
+    """Why reading `path` (absolute, or starting with ~) gives a secret away, or None."""
+    if path in _SECRET_FILES:
+        return "holds the system's secrets"
+    parts = path.split("/")
+    if secret := next((part for part in parts[:-1] if part in _SECRET_DIRECTORIES), None):
+        return f"is inside a {secret} directory"
+    if parts[-1] in _SECRET_DIRECTORIES:
+        return f"is a {parts[-1]} directory"
+    if _KEY_FILE.match(parts[-1]):
+        return "is a key, credential or .env file"
+    return None
+
+
+def _file_read(tool: str, parameters: dict[str, Any]) -> Classification:
+    key = READ_PATH_KEYS.get(tool, "file_path")
+    raw = (parameters.get("input") or {}).get(key)
+    if isinstance(raw, str) and raw:
+        path = resolved_path(raw, parameters.get("cwd")) or posixpath.normpath(raw)
+        if reason := secret_reason(path):
+            return Classification(SecurityLevel.HIGH, [f"{tool}: {path} {reason}: reading it gives it away"])
+    return Classification(SecurityLevel.LOW, [f"{tool} only reads"])
+
+
 def edited_path(tool: str, parameters: dict[str, Any]) -> tuple[str | None, str]:
     """(the resolved path the tool writes or None, the input key it came from)."""
     key = PATH_KEYS.get(tool, "file_path")
@@ -162,6 +192,8 @@ def tool_call_classify(parameters: dict[str, Any]) -> Classification:
     key, value = policy_entry(tool, tool_policy())
     if value == FILE_EDIT:
         result = _file_edit(tool, parameters)
+    elif value == FILE_READ:
+        result = _file_read(tool, parameters)
     elif value == BASH:
         result = _bash(parameters)
     elif key == "*":

@@ -35,6 +35,28 @@ def test_it_gives_read_only_tools_low(tool, tool_input):
     assert level_of(tool, tool_input, cwd=CWD) == "low"
 
 
+@pytest.mark.parametrize(
+    ("tool", "tool_input", "why"),
+    [
+        ("Read", {"file_path": "/home/alice/.ssh/id_ed25519"}, "inside a .ssh directory"),
+        ("Read", {"file_path": "~/.aws/credentials"}, "inside a .aws directory"),
+        ("Read", {"file_path": ".env"}, "key, credential or .env file"),
+        ("Read", {"file_path": "deploy/../secrets/server.pem"}, "key, credential or .env file"),
+        ("Read", {"file_path": "/etc/shadow"}, "the system's secrets"),
+        ("Grep", {"pattern": "BEGIN", "path": "/root/.gnupg"}, "is a .gnupg directory"),
+        ("LS", {"path": "/home/alice/.ssh"}, "is a .ssh directory"),
+    ],
+)
+def test_it_holds_a_read_that_would_give_a_secret_away(tool, tool_input, why):
+    assert level_of(tool, tool_input, cwd=CWD) == "high"
+    assert why in reasons_of(tool, tool_input, cwd=CWD)[0]
+
+
+def test_it_keeps_ordinary_reads_outside_cwd_low():
+    assert level_of("Read", {"file_path": "/etc/hosts"}, cwd=CWD) == "low"
+    assert level_of("Read", {"file_path": "/home/alice/.bashrc"}, cwd=CWD) == "low"
+
+
 @pytest.mark.parametrize("tool", ["Edit", "Write", "MultiEdit"])
 def test_it_gives_file_edits_inside_cwd_medium(tool):
     assert level_of(tool, {"file_path": f"{CWD}/src/app.py"}, cwd=CWD) == "medium"
@@ -284,7 +306,7 @@ def test_it_merges_the_policy_setting_over_the_defaults(settings):
     ("table", "message"),
     [
         (["Read"], "must be a dict"),
-        ({"Read": "lowest"}, "'lowest' is not one of low, medium, high, critical, file_edit, bash"),
+        ({"Read": "lowest"}, "'lowest' is not one of low, medium, high, critical, file_edit, file_read, bash"),
         ({"": "low"}, "a key is a tool name"),
         ({"mcp__*__read": "low"}, "a key is a tool name"),
     ],
