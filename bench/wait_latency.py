@@ -6,6 +6,9 @@ through the service; the clock starts in the decision's first on-commit callback
 each wait answers. Run for the embedded default (SQLite + the database channel layer) and, when
 REDIS_URL is set, for Postgres + Redis (DATABASE_URL must point at Postgres, as `bash bench/run.sh`
 does); each environment runs in a process of its own (Django is set up once per process).
+
+A third case keeps 500 requests waiting, each on an action of its own, and decides 20 of them one
+by one: the latency one agent sees while 499 others wait in the same process.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ from bench.common import (
 from bench.ws_fanout import start_web
 
 ROUNDS = {1: 30, 500: 4}
+# "500 apart": 500 requests wait, each on an action of its own, and DECIDED_APART of them are
+# decided one by one: what one agent sees while 499 others wait in the same process.
+APART = "500 apart"
+APART_ROUNDS = 2
+DECIDED_APART = 20
 SETTLE_TIMEOUT = 60.0
 HIGH = {"action_type": "file_operation", "parameters": {"operation": "delete", "path": "reports/old.csv"}}
 
@@ -108,8 +116,32 @@ def measure(env: dict[str, str]) -> dict[int, list[float]]:
                 samples += [(moment - committed[0]) * 1000 for moment in answered]
         return samples
 
+    async def apart() -> list[float]:
+        samples: list[float] = []
+        for round_ in range(APART_ROUNDS + 1):
+            actions = [
+                await asyncio.to_thread(
+                    action_create, user=alice, action_type=HIGH["action_type"], parameters=HIGH["parameters"]
+                )
+                for _ in range(500)
+            ]
+            tasks = {action.id: asyncio.create_task(wait(action.id)) for action in actions}
+            await settled(500)
+            for action in actions[:DECIDED_APART]:
+                committed: list[float] = []
+                await asyncio.to_thread(decide, action.id, committed)
+                answered = await tasks.pop(action.id)
+                if round_ > 0:
+                    samples.append((answered - committed[0]) * 1000)
+            for action in actions[DECIDED_APART:]:
+                await asyncio.to_thread(decide, action.id, [])
+            await asyncio.gather(*tasks.values())
+        return samples
+
     try:
-        return {waiters: asyncio.run(rounds(waiters)) for waiters in ROUNDS}
+        results: dict[int | str, list[float]] = {waiters: asyncio.run(rounds(waiters)) for waiters in ROUNDS}
+        results[APART] = asyncio.run(apart())
+        return results
     finally:
         web.terminate()
         web.wait(timeout=20)
@@ -134,11 +166,14 @@ def main() -> None:
         results["Postgres + Redis"] = run_one("redis", environment(database_url, REDIS_URL=redis_url))
     else:
         print("DATABASE_URL (Postgres) and REDIS_URL are not both set: skipping Postgres + Redis", file=sys.stderr)
-    for waiters in ROUNDS:
+    for waiters in [*ROUNDS, APART]:
         stats = {label: percentiles(samples[str(waiters)]) for label, samples in results.items()}
         for label, value in stats.items():
+            name = (
+                f"{waiters} waiter(s) on one action" if waiters != APART else "1 of 500 waiters, each on its own action"
+            )
             report(
-                f"decision commit -> wait answered, {waiters} waiter(s) ({label})",
+                f"decision commit -> wait answered, {name} ({label})",
                 f"p50 {value['p50']:.1f} ms, p95 {value['p95']:.1f} ms",
                 "p50 <= 50 ms",
                 value["p50"] <= 50,
