@@ -36,7 +36,7 @@ from approvals.waiting import MAX_TIMEOUT, UNTIL, action_wait
 from audit.chain import canonical_json
 from audit.selectors import audit_entries
 from chat.kind import CHAT
-from lib.pagination import BadCursor, clamp_limit, decode_cursor, encode_cursor
+from lib.pagination import BadCursor, Page, clamp_limit, decode_cursor, encode_cursor
 from lib.ratelimit import RateLimited, check_rate_limit
 from lib.roles import can_see_rules, is_auditor, is_reviewer
 from llm.client import LLMClient, LLMError
@@ -164,6 +164,27 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         raise HttpError(400, f"{name} is out of range: use a date-time between year 1 and 9999 in UTC") from exc
 
 
+def _next_link(request: HttpRequest, page: Page[Any], size: int) -> str | None:
+    """The URL of the page after `page`: this request's query with its limit and the next cursor."""
+    if not page.next_key:
+        return None
+    query = request.GET.copy()
+    query["limit"] = str(size)
+    query["cursor"] = encode_cursor(page.next_key)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
+def _action_page(request: HttpRequest, page: Page[Action], size: int) -> HttpResponse:
+    # Rendered without re-validating each item through pydantic: the payloads are built here
+    # from model fields, and validation tripled the cost of a page (see bench/).
+    ids = [action.id for action in page.items]
+    approvals, groups = approvals_by_action(ids), assigned_names_by_action(ids)
+    results = [
+        action_payload(action, approvals=approvals[action.id], groups=groups[action.id]) for action in page.items
+    ]
+    return api.create_response(request, {"results": results, "next": _next_link(request, page, size)}, status=200)
+
+
 IDEMPOTENCY_KEY = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -239,18 +260,7 @@ def list_actions(
         before=before,
         limit=size,
     )
-    next_url = None
-    if page.next_key:
-        query = request.GET.copy()
-        query["limit"] = str(size)
-        query["cursor"] = encode_cursor(page.next_key)
-        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-    approvals = approvals_by_action([action.id for action in page.items])
-    groups = assigned_names_by_action([action.id for action in page.items])
-    results = [
-        action_payload(action, approvals=approvals[action.id], groups=groups[action.id]) for action in page.items
-    ]
-    return api.create_response(request, {"results": results, "next": next_url}, status=200)
+    return _action_page(request, page, size)
 
 
 @api.get("/actions/pending", response=_replies({200: schemas.ActionPage}, 400, 403), tags=["actions"])
@@ -263,20 +273,7 @@ def list_pending(request: HttpRequest, limit: int | None = None, cursor: str | N
     size = clamp_limit(limit)
     after = decode_cursor(cursor, kinds=(datetime, UUID))
     page = pending_actions(viewer=viewer_for(request.user), after=after, limit=size, assigned_only=assigned == "me")
-    next_url = None
-    if page.next_key:
-        mine = "&assigned=me" if assigned else ""
-        next_url = request.build_absolute_uri(
-            f"{request.path}?limit={size}&cursor={encode_cursor(page.next_key)}{mine}"
-        )
-    # Rendered without re-validating each item through pydantic: the payloads are built here
-    # from model fields, and validation tripled the cost of a page (see bench/).
-    approvals = approvals_by_action([action.id for action in page.items])
-    groups = assigned_names_by_action([action.id for action in page.items])
-    results = [
-        action_payload(action, approvals=approvals[action.id], groups=groups[action.id]) for action in page.items
-    ]
-    return api.create_response(request, {"results": results, "next": next_url}, status=200)
+    return _action_page(request, page, size)
 
 
 @api.post("/actions/decide", response=_replies({200: schemas.BulkDecisionOut}, 400, 403, 429), tags=["actions"])
@@ -439,12 +436,7 @@ def list_audit(
         before_seq=before[0] if before else None,
         limit=size,
     )
-    next_url = None
-    if page.next_key:
-        query = request.GET.copy()
-        query["limit"] = str(size)
-        query["cursor"] = encode_cursor(page.next_key)
-        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    next_url = _next_link(request, page, size)
     results = [
         {
             "seq": entry.seq,
@@ -564,10 +556,7 @@ def list_rules(request: HttpRequest, limit: int | None = None, cursor: str | Non
     size = clamp_limit(limit)
     before = decode_cursor(cursor, kinds=(int,))
     page = rules_list(before_id=before[0] if before else None, limit=size)
-    next_url = None
-    if page.next_key:
-        next_url = request.build_absolute_uri(f"{request.path}?limit={size}&cursor={encode_cursor(page.next_key)}")
-    return {"results": [rule_payload(rule) for rule in page.items], "next": next_url}
+    return {"results": [rule_payload(rule) for rule in page.items], "next": _next_link(request, page, size)}
 
 
 @api.post("/rules", response=_replies({201: schemas.RuleOut}, 400, 403, 429), tags=["rules"])
