@@ -90,3 +90,31 @@ def test_it_folds_the_nav_into_a_menu_on_a_phone_and_shows_it_open_on_a_wide_scr
     menu.click()
     assert nav.get_by_role("link", name="My requests").is_visible()
     assert page.console_errors == []
+
+
+def test_it_shows_the_first_action_in_the_first_phone_screen_with_the_tools_folded(browser, start_site):
+    site = start_site(users=USERS)
+    for spec in (HIGH, CRITICAL):
+        assert site.api("alice", "POST", "/actions", spec)[0] == 201
+    page = on_phone(log_in(browser, site, "bob"))
+    page.wait_for_selector("#live-state.ok")
+    first = page.locator("#queue-list > li.row").first
+    box = first.bounding_box()
+    assert box["y"] + box["height"] <= PHONE["height"], box
+    assert page.locator(".badge").first.bounding_box()["width"] < 120  # badges keep their size
+    assert not page.locator("#bulk-reason").is_visible() and not page.locator(".filters select").first.is_visible()
+
+    # The folded tools open in place and work from the keyboard
+    page.get_by_text("Filters and alerts").click()
+    page.select_option(".filters select[name=level]", "critical")  # the queue refilters on change
+    page.wait_for_url("**/approvals/?level=critical*")
+    assert page.locator("#queue-list > li.row").count() == 1
+    assert page.get_by_text("Filters and alerts (filtered)").is_visible()
+
+    # Picking a row with the keyboard opens the bulk bar it needs
+    page.wait_for_selector("#live-state.ok")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    assert page.locator("#bulk-reason").is_visible()
+    assert page.locator("#bulk-count").inner_text() == "1 selected"
+    assert page.console_errors == []
