@@ -16,7 +16,8 @@ OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
   const contained = (el) => {
     for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-      if (getComputedStyle(up).overflowX !== "visible") return up.getBoundingClientRect().right <= width + 1;
+      const clips = getComputedStyle(up).overflowX !== "visible";
+      if (clips && up.getBoundingClientRect().right <= width + 1) return true;
     }
     return false;
   };
@@ -24,7 +25,7 @@ OVERFLOW = """() => {
   for (const el of document.querySelectorAll("body *")) {
     const box = el.getBoundingClientRect();
     if (!box.width || box.right <= width + 1 || !el.checkVisibility({visibilityProperty: true})) continue;
-    const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + "." + el.className;
+    const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + "." + el.getAttribute("class");
     if (!contained(el)) wide.push(name + " " + Math.round(box.right));
   }
   return {scroll: document.documentElement.scrollWidth, width, wide: wide.slice(0, 8)};
