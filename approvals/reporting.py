@@ -7,7 +7,6 @@ importing the lifecycle. ApprovalsConfig.ready registers it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -38,7 +37,12 @@ DEFAULT_DAYS = 14
 MAX_DAYS = 92
 
 WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 36
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 48
+# Every day has its label: below UPRIGHT_BAND units a bar's label is turned upright, and below
+# MIN_BAND the chart grows wider (its box scrolls sideways) rather than squeezing the labels together.
+UPRIGHT_BAND, MIN_BAND = 40, 14
+# The narrowest the chart is drawn, as a share of its width in px: 11-unit labels stay about 9 px.
+MIN_SCALE = 0.8
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Bar:
     x: float
     width: float
     label: str
+    upright: bool = False
     segments: list[Segment] = field(default_factory=list)
     cells: list[int] = field(default_factory=list)  # counts in OUTCOMES order, for the data table
 
@@ -79,6 +84,10 @@ class Chart:
         return sum(self.totals.values())
 
     @property
+    def min_width(self) -> int:
+        return round(self.width * MIN_SCALE)
+
+    @property
     def legend(self) -> list[tuple[str, int]]:
         return [(status, self.totals.get(status, 0)) for status in self.outcomes]
 
@@ -94,11 +103,21 @@ class Chart:
                 '<rect class="seg seg-{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {} {}</title></rect>',
                 ((seg.status, bar.x, seg.y, bar.width, seg.height, day, seg.count, seg.status) for seg in bar.segments),
             )
-            label = (
-                format_html('<text class="tick" x="{}" y="{}">{}</text>', bar.x, self.plot_bottom + 16, bar.label)
-                if bar.label
-                else ""
-            )
+            if bar.upright:
+                middle = round(bar.x + bar.width / 2, 2)
+                label = format_html(
+                    '<text class="tick day" x="{}" y="{}" text-anchor="end" dominant-baseline="middle"'
+                    ' transform="rotate(-90 {} {})">{}</text>',
+                    middle,
+                    self.plot_bottom + 6,
+                    middle,
+                    self.plot_bottom + 6,
+                    bar.label,
+                )
+            else:
+                label = format_html(
+                    '<text class="tick day" x="{}" y="{}">{}</text>', bar.x, self.plot_bottom + 16, bar.label
+                )
             parts.append(format_html('<g class="bar">{}{}</g>\n', rects, label))
         return mark_safe("".join(parts))  # noqa: S308 - every part above is built by format_html
 
@@ -166,8 +185,8 @@ def _axis_top(value: int) -> int:
 def chart_build(*, days: list[DayCounts], clipped: bool) -> Chart:
     top = _axis_top(max((day.total for day in days), default=0))
     plot_height = HEIGHT - TOP - BOTTOM
-    band = (WIDTH - LEFT - RIGHT) / max(1, len(days))
-    every = max(1, math.ceil(len(days) / 12))  # at most ~12 day labels under the bars
+    width = max(WIDTH, LEFT + RIGHT + MIN_BAND * len(days))
+    band = (width - LEFT - RIGHT) / max(1, len(days))
     bars = []
     totals = dict.fromkeys((str(s) for s in OUTCOMES), 0)
     for index, day in enumerate(days):
@@ -176,7 +195,8 @@ def chart_build(*, days: list[DayCounts], clipped: bool) -> Chart:
             total=day.total,
             x=round(LEFT + index * band + band * 0.15, 2),
             width=round(band * 0.7, 2),
-            label=day.day.strftime("%b %-d") if index % every == 0 else "",
+            label=day.day.strftime("%b %-d"),
+            upright=band < UPRIGHT_BAND,
         )
         bar.cells = [day.counts.get(status, 0) for status in OUTCOMES]
         base = HEIGHT - BOTTOM
@@ -192,7 +212,7 @@ def chart_build(*, days: list[DayCounts], clipped: bool) -> Chart:
     ticks = [(top * part // 4, round(HEIGHT - BOTTOM - plot_height * part / 4, 2)) for part in range(5)]
     start = days[0].day if days else date.today()
     end = days[-1].day if days else start
-    return Chart(start=start, end=end, clipped=clipped, bars=bars, ticks=ticks, totals=totals)
+    return Chart(start=start, end=end, clipped=clipped, bars=bars, ticks=ticks, totals=totals, width=width)
 
 
 class AuditSubjects:

@@ -18,11 +18,31 @@ from lib.pagination import PageLinkField
 EARLIEST_DAY = date(1970, 1, 1)
 LATEST_DAY = date(9998, 12, 31)
 DAY_RANGE = f"pick a day from {EARLIEST_DAY} to {LATEST_DAY}"
-_DAY_VALIDATORS = [MinValueValidator(EARLIEST_DAY, DAY_RANGE), MaxValueValidator(LATEST_DAY, DAY_RANGE)]
 
 
-def _day_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date", "min": str(EARLIEST_DAY), "max": str(LATEST_DAY)})
+class DayField(forms.DateField):
+    """A day typed as YYYY-MM-DD, as every other date on these pages reads.
+
+    A text input rather than type=date: browsers show a date input in the viewer's locale
+    (mm/dd/yyyy in the US), which is the one format the rest of the history never uses.
+    """
+
+    format_hint = "YYYY-MM-DD"
+    input_formats = ["%Y-%m-%d"]
+    default_error_messages = {"invalid": "Enter the day as YYYY-MM-DD, e.g. 2026-02-10."}
+    default_validators = [
+        MinValueValidator(EARLIEST_DAY, DAY_RANGE),
+        MaxValueValidator(LATEST_DAY, DAY_RANGE),
+    ]
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        return super().widget_attrs(widget) | {
+            "placeholder": self.format_hint,
+            "pattern": r"\d{4}-\d{2}-\d{2}",
+            "inputmode": "numeric",
+            "autocomplete": "off",
+            "size": "10",
+        }
 
 
 def _level_choices() -> list[tuple[str, str]]:
@@ -36,9 +56,14 @@ class AuditFilterForm(forms.Form):
         required=False, error_messages={"invalid": "an action id is a UUID, as on the action's page"}
     )
     level = forms.ChoiceField(choices=_level_choices, required=False, label="Risk level")
-    since = forms.DateField(required=False, widget=_day_input(), label="From", validators=_DAY_VALIDATORS)
-    until = forms.DateField(required=False, widget=_day_input(), label="To", validators=_DAY_VALIDATORS)
+    since = DayField(required=False, label="From")
+    until = DayField(required=False, label="To")
     before = PageLinkField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("since", "until"):
+            self.fields[name].widget.attrs["aria-describedby"] = f"{name}-format"
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -7,6 +7,7 @@ the page's time at a million entries.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,8 @@ from audit.models import AuditEntry
 from lib.jsontext import pretty_json
 
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+# Enough to tell entries apart on their line; the full data unfolds below it.
+SUMMARY_CHARS = 160
 
 
 @lru_cache(maxsize=16)
@@ -46,19 +49,38 @@ def entry_html(*, entry: AuditEntry, level: str | None) -> SafeString:
         )
     return format_html(
         '<li id="entry-{seq}" class="entry" data-seq="{seq}">\n'
-        '  <div class="entry-head"><span class="seq">#{seq}</span>'
+        '  <details class="entry-body"><summary class="entry-head"><span class="seq">#{seq}</span>'
         ' <time datetime="{iso}" title="{iso}">{text} UTC</time>'
-        ' <span class="actor" title="actor">{actor}</span> <code class="event">{event}</code> {action}</div>\n'
-        '  <pre class="json small" tabindex="0" aria-label="data of entry {seq}">{data}</pre>\n'
+        ' <span class="actor" title="actor">{actor}</span> <code class="event">{event}</code>'
+        ' <span class="entry-summary">{summary}</span></summary>\n'
+        '  <pre class="json entry-data" tabindex="0" aria-label="data of entry {seq}">{data}</pre></details>\n'
+        "  {action}\n"
         "</li>\n",
         seq=str(entry.seq),
         iso=at.isoformat(),
         text=at.strftime("%Y-%m-%d %H:%M:%S"),
         actor=entry.actor,
         event=entry.event,
+        summary=data_summary(entry.data),
         action=action,
         data=pretty_json(entry.data),
     )
+
+
+def data_summary(data: Any, *, limit: int = SUMMARY_CHARS) -> str:
+    """An entry's data on one line: its top-level keys with their values, cut at `limit` characters."""
+    if isinstance(data, dict):
+        parts = (f"{key}: {_compact(value)}" for key, value in sorted(data.items()))
+        text = " · ".join(parts)
+    else:
+        text = _compact(data)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, str):
+        return " ".join(value.split())
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
 
 
 def entries_html(entries: list[AuditEntry], levels: dict[str, str]) -> list[dict[str, Any]]:

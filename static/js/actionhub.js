@@ -165,6 +165,9 @@
     const label = $("#bulk-count");
     if (label) label.textContent = picked.size ? picked.size + " selected" : "none selected";
     $$("#bulk-form [data-bulk]").forEach(function (button) { button.disabled = picked.size === 0; });
+    // On a phone the bulk bar is folded away: picking a row unfolds what it is picked for.
+    const bulkTools = $("#bulk-tools");
+    if (bulkTools && picked.size) bulkTools.open = true;
   }
 
   function pickRange(from, to, on) {

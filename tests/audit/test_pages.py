@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from contextlib import contextmanager
 from datetime import timedelta
 from uuid import uuid4
@@ -14,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 
 from approvals.models import Action, Status
 from approvals.services import action_decide
@@ -41,8 +43,6 @@ def tampering():
 
 
 def seqs_on(html: str) -> list[int]:
-    import re
-
     return [int(seq) for seq in re.findall(r'id="entry-(\d+)"', html)]
 
 
@@ -129,7 +129,7 @@ def test_it_filters_by_actor_event_action_level_and_dates(alice, bob, dave):
     [
         ({"action": "not-a-uuid"}, "action id is a UUID"),
         ({"level": "extreme"}, "Select a valid choice"),
-        ({"since": "yesterday"}, "Enter a valid date"),
+        ({"since": "yesterday"}, "Enter the day as YYYY-MM-DD"),
         ({"since": "2026-02-10", "until": "2026-02-01"}, "end date is before the start date"),
         ({"before": "abc"}, "page link is not valid"),
         ({"before": "-5"}, "greater than or equal to 1"),
@@ -387,3 +387,42 @@ def test_it_runs_the_full_pass_from_the_executor_workers_maintenance(dave):
     state = AuditVerification.objects.get()
     assert state.verified and state.ok and state.seq == 3 and state.lease_until is None
     assert "Chain verified up to seq 3</strong>" in logged_in(dave).get("/audit/").content.decode()
+
+
+def test_it_shows_each_entry_as_one_line_that_unfolds_to_its_full_data(dave):
+    reason = "because " * 600  # longer than any line or box on the page
+    data = {"reason": reason.strip(), "changes": {"path": ["a.txt", "b.txt"], "depth": 3}}
+    entry = audit_append(actor="bob", event="action.rejected", data=data)
+    html = logged_in(dave).get("/audit/").content.decode()
+    item = html[html.index(f'id="entry-{entry.seq}"') :]
+    item = item[: item.index("</li>")]
+    summary = item[item.index("<summary") : item.index("</summary>")]
+    assert f'datetime="{entry.at.isoformat()}"' in summary and "bob" in summary and "action.rejected" in summary
+    short = summary[summary.index('class="entry-summary"') :]
+    assert "reason: because because" in short and "changes: {" in short and len(short) < 260
+    assert item.index("</summary>") < item.index('<pre class="json entry-data"')  # folded under its line
+    full = item[item.index("<pre") : item.index("</pre>")]
+    assert full.endswith(escape(json.dumps(data, indent=2, sort_keys=True))) and "max-height" not in full
+
+
+def test_it_takes_and_shows_the_filter_days_as_iso_dates(dave):
+    client = logged_in(dave)
+    html = client.get("/audit/", {"since": "2026-02-01", "until": "2026-02-10"}).content.decode()
+    for name, day in (("since", "2026-02-01"), ("until", "2026-02-10")):
+        field = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+        assert f'value="{day}"' in field and 'placeholder="YYYY-MM-DD"' in field and 'type="date"' not in field
+        assert f'aria-describedby="{name}-format"' in field
+    assert html.count(">YYYY-MM-DD<") == 2  # the labels say the format
+    refused = client.get("/audit/", {"since": "02/01/2026"})
+    assert refused.status_code == 400 and "Enter the day as YYYY-MM-DD" in refused.content.decode()
+
+
+@pytest.mark.parametrize("days", [1, 14, 31, 92])
+def test_it_labels_every_day_of_the_chart(dave, days):
+    today = timezone.now().date()
+    html = logged_in(dave).get("/audit/", {"since": str(today - timedelta(days=days - 1))}).content.decode()
+    labels = re.findall(r'<text class="tick day"[^>]*>([^<]+)</text>', html)
+    wanted = [f"{today - timedelta(days=back):%b} {(today - timedelta(days=back)).day}" for back in range(days)][::-1]
+    assert labels == wanted
+    rotated = [label for label in re.findall(r'<text class="tick day"[^>]*>', html) if "rotate(-90" in label]
+    assert len(rotated) == (days if days > 16 else 0)  # turned upright when side by side they would touch

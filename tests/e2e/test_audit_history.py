@@ -82,3 +82,43 @@ def test_it_refuses_the_history_and_its_exports_to_a_non_auditor(browser, start_
     assert "auditors group" in bob.content()
     for kind in ("csv", "jsonl"):
         assert bob.request.get(f"{site.url}/audit/export.{kind}").status == 403
+
+
+APPEND_FIFTY = """
+from audit.services import audit_append
+for n in range(49):
+    audit_append(actor="bot", event="test.filler", data={"n": n, "note": "filler " * 20})
+audit_append(actor="bob", event="action.rejected", data={"reason": "because " * 400, "paths": ["a.txt"] * 30})
+"""
+
+
+def test_it_shows_one_line_per_entry_that_unfolds_in_place_to_the_full_data(browser, start_site):
+    site = start_site(users=USERS)
+    site.run(APPEND_FIFTY)
+    dave = log_in(browser, site, "dave", "/audit/")
+    dave.wait_for_selector("#live-state.ok")
+    entries = dave.locator("#audit-list > li.entry")
+    assert entries.count() == 50
+    height = dave.evaluate("document.documentElement.scrollHeight")
+    assert height < 3000, height  # one line each, not each entry's data
+    line = entries.first.locator("summary").bounding_box()["height"]
+    assert line < 30, line
+
+    newest = entries.first
+    data = newest.locator("pre.entry-data")
+    assert not data.is_visible()
+    where = "el => el.getBoundingClientRect().top + window.scrollY"
+    top = newest.evaluate(where)
+    newest.locator("summary").focus()
+    dave.keyboard.press("Enter")
+    assert data.is_visible() and newest.evaluate(where) == top  # in place
+    shown = json.loads(data.inner_text())
+    assert shown == {"reason": ("because " * 400), "paths": ["a.txt"] * 30}  # every character of it
+    box = data.evaluate("el => [el.scrollHeight, el.clientHeight, el.scrollWidth, el.clientWidth]")
+    assert box[0] <= box[1] and box[2] <= box[3], box  # nothing cut or hidden behind a scrollbar
+    assert entries.nth(1).locator("summary").bounding_box()["y"] > data.bounding_box()["y"]
+
+    # The same on a phone: the opened entry fits the screen's width
+    dave.set_viewport_size({"width": 390, "height": 844})
+    assert dave.evaluate("document.documentElement.scrollWidth") <= 390
+    assert dave.console_errors == []
