@@ -7,7 +7,8 @@ from typing import Any
 
 from approvals.kinds.base import FileChange, parameters_summary
 from approvals.kinds.registry import find_kind
-from approvals.models import Action, Decision, Status
+from approvals.models import Action, Decision, SecurityLevel, Status
+from approvals.reversibility import action_reversibility
 
 
 def action_summary(action: Action) -> str:
@@ -19,6 +20,24 @@ def action_summary(action: Action) -> str:
 def action_kind_label(action: Action) -> str:
     kind = find_kind(action.action_type)
     return kind.label if kind is not None else action.action_type
+
+
+def action_known_failure(action: Action) -> str | None:
+    """Why the action would fail if it ran now, when that is already known; None otherwise."""
+    kind = find_kind(action.action_type)
+    if kind is None:
+        return f"No kind of action is called {action.action_type!r} any more, so nothing would run it."
+    return kind.known_failure(action) if kind.executes else None
+
+
+def approval_needs_confirmation(action: Action) -> bool:
+    """Whether approving takes a second, deliberate step: the effect cannot be undone, the action
+    is CRITICAL, or it is already known to fail. A reversible HIGH action is approved in one."""
+    return (
+        action_reversibility(action).value == "irreversible"
+        or action.security_level == SecurityLevel.CRITICAL
+        or action_known_failure(action) is not None
+    )
 
 
 def action_changes(*, action: Action) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
@@ -635,3 +636,23 @@ def docker_status() -> dict[str, Any]:
         "sandbox": "ok" if present else "unavailable: image not built (python manage.py build_sandbox_image)",
         "pool": {"size_per_profile": settings.ACTIONHUB_SANDBOX_POOL_SIZE, "warm_containers": len(warm)},
     }
+
+
+SANDBOX_STATE_CACHE = "skills.sandbox_unavailable"
+SANDBOX_STATE_SECONDS = 30
+
+
+def sandbox_unavailable_reason() -> str | None:
+    """Why no action can run in the sandbox now, in one sentence; None when it can. Docker is asked
+    at most every 30 s, so pages may show it for every action they list."""
+    state = cache.get(SANDBOX_STATE_CACHE)
+    if state is None:
+        status = docker_status()
+        if not status["available"]:
+            state = {"reason": "The sandbox is unavailable: the Docker engine does not answer."}
+        elif not status["image"]["present"]:
+            state = {"reason": "The sandbox is unavailable: its image is not built."}
+        else:
+            state = {"reason": None}
+        cache.set(SANDBOX_STATE_CACHE, state, SANDBOX_STATE_SECONDS)
+    return state["reason"]

@@ -156,6 +156,12 @@ class ActionKind(ABC):
         """One readable line for the queue; the detail page always shows the full parameters."""
         return parameters_summary(action)
 
+    def known_failure(self, action: Action) -> str | None:
+        """Why running `action` now would fail, when that is already known (its skill is disabled,
+        the sandbox or the LLM server is down, its URL left the allowlist): one plain sentence the
+        decision panel shows before anyone decides. None when nothing is known against it."""
+        return None
+
     def changes(self, action: Action) -> dict[str, Any]:
         """What the detail page shows beside the parameters: `request` (an HTTP request as it will
         be sent), `config` (a setting's old and new value) or `file_write` (a diff loads later)."""

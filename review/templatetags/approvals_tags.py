@@ -11,6 +11,7 @@ from approvals.authorship import action_editors, diff_in_words
 from approvals.models import Action
 from approvals.presentation import action_kind_label, action_summary, duration_words
 from approvals.reversibility import Reversibility, action_reversibility
+from approvals.runtime import config_value_text
 from lib.jsontext import pretty_json
 
 register = template.Library()
@@ -24,6 +25,23 @@ def summary(action: Action) -> str:
 @register.filter
 def kind_label(action: Action) -> str:
     return action_kind_label(action)
+
+
+@register.filter
+def config_old(config: dict[str, Any]) -> str:
+    """The setting's current value, a duration in its unit (`12h`, not 43200)."""
+    return _config_text(config["key"], config["old"])
+
+
+@register.filter
+def config_new(config: dict[str, Any]) -> str:
+    """The value the change sets, as its requester wrote it."""
+    return _config_text(config["key"], config["new"])
+
+
+def _config_text(key: str, value: Any) -> str:
+    shown = config_value_text(key, value)
+    return shown if isinstance(shown, str) else pretty_json(shown)
 
 
 @register.filter(name="pretty_json")
