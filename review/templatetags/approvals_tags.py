@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from approvals.authorship import action_editors, diff_in_words
 from approvals.models import Action
-from approvals.presentation import action_kind_label, action_summary, duration_words
+from approvals.presentation import action_kind_label, action_summary, approval_needs_confirmation, duration_words
 from approvals.reversibility import Reversibility, action_reversibility
 from approvals.runtime import config_value_text
 from lib.jsontext import pretty_json
@@ -57,6 +57,12 @@ def time_until(moment) -> str:
 @register.filter
 def time_since(moment) -> str:
     return duration_words(timezone.now() - moment) if moment else ""
+
+
+@register.filter
+def needs_confirmation(action: Action) -> bool:
+    """Whether approving it takes a second step (irreversible, CRITICAL or known to fail)."""
+    return approval_needs_confirmation(action)
 
 
 @register.filter

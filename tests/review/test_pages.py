@@ -22,7 +22,12 @@ def logged_in(user) -> Client:
 
 def decide(client: Client, action: Action, decision: str, reason: str = "", payload_hash: str | None = None, **extra):
     # Every decision here is the final one: the second step of an approval is tested on its own.
-    data = {"decision": decision, "reason": reason, "payload_hash": payload_hash or action.payload_hash, "confirm": "on"}
+    data = {
+        "decision": decision,
+        "reason": reason,
+        "payload_hash": payload_hash or action.payload_hash,
+        "confirm": "on",
+    }
     return client.post(f"/approvals/{action.id}/decide/", data, **extra)
 
 
