@@ -92,6 +92,7 @@ def outcome_sentence(action: Action, approvals: list[dict[str, Any]], now: datet
         Status.APPROVED: "waiting for a worker." if runs_here else "its requester runs it and has not reported yet.",
         Status.EXECUTING: "running now.",
         Status.COMPLETED: "completed.",
-        Status.FAILED: f"failed: {action.error}" if action.error else "failed.",
+        # The error itself is shown once, beside the result, not in every sentence about the action.
+        Status.FAILED: "failed; the error is shown below." if action.error else "failed.",
     }.get(action.status, f"{action.status}.")
     return f"{decided}; {tail}"

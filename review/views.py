@@ -263,11 +263,15 @@ def detail_context(
     # Rejecting and editing again stay open to an editor; only approving is theirs no more.
     approve_blocked = _sentence(EDITED_BY_YOU) if not blocked and any(e.user_id == user.pk for e in edits) else ""
     changes = action_changes(action=action)
+    timeline = action_timeline(action_id=action.id)
     return {
         "action": action,
         "approvals": approvals,
         "approving": people_approving,
-        "timeline": action_timeline(action_id=action.id),
+        "timeline": timeline,
+        "error_detail": next(
+            (entry.data.get("error_detail", "") for entry in reversed(timeline) if entry.event == "action.failed"), ""
+        ),
         "parameters_json": pretty_json(action.parameters),
         "pending": pending,
         "can_decide": not blocked,

@@ -42,11 +42,17 @@ STDERR_CAP = 64 * 1024
 STDERR_GRACE = 1.0
 API_TIMEOUT = 30
 POOL_RETRY_SECONDS = 2.0
+DOCKER_SILENT = "sandbox unavailable: the Docker engine does not answer"
 POOL_RETRY_MAX_SECONDS = 60.0
 
 
 class SandboxUnavailable(RuntimeError):
-    """Docker does not answer or the image is missing; nothing ran."""
+    """Docker does not answer or the image is missing; nothing ran. The message is what people read;
+    `detail` is the exception behind it, for whoever fixes the machine."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class SandboxError(RuntimeError):
@@ -117,7 +123,7 @@ def _client():
             else:
                 client = docker.from_env(timeout=API_TIMEOUT)
         except docker_errors() as exc:
-            raise SandboxUnavailable(f"sandbox unavailable: docker does not answer ({_describe(exc)})") from exc
+            raise SandboxUnavailable(DOCKER_SILENT, detail=_describe(exc)) from exc
         _local.client = client
     return client
 
@@ -190,7 +196,7 @@ def _start(profile: Profile, *, warm: bool) -> _Started:
             "(run: python manage.py build_sandbox_image)"
         ) from exc
     except docker_errors() as exc:
-        raise SandboxUnavailable(f"sandbox unavailable: {_describe(exc)}") from exc
+        raise SandboxUnavailable(DOCKER_SILENT, detail=_describe(exc)) from exc
     try:
         stream = client.api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         sock = stream._sock
@@ -199,7 +205,7 @@ def _start(profile: Profile, *, warm: bool) -> _Started:
     except BaseException as exc:
         _remove(container_id)
         if isinstance(exc, docker_errors()):
-            raise SandboxUnavailable(f"sandbox unavailable: {_describe(exc)}") from exc
+            raise SandboxUnavailable(DOCKER_SILENT, detail=_describe(exc)) from exc
         raise
     return _Started(id=container_id, sock=sock, stream=stream, profile=profile, warm=warm)
 

@@ -24,7 +24,12 @@ REVERSIBILITY_LABELS = {
 
 
 class HandlerError(Exception):
-    """A readable reason an action failed when it ran; stored as the action's error."""
+    """A readable reason an action failed when it ran; stored as the action's error. `detail` is
+    the technical cause (an exception's text), kept in the audit entry and folded on the page."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,15 @@ def time_since(moment) -> str:
 
 
 @register.filter
+def sentence(text: str) -> str:
+    """A stored reason as a sentence: capital first letter, a full stop at the end."""
+    text = str(text).strip()
+    if not text:
+        return ""
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+@register.filter
 def needs_confirmation(action: Action) -> bool:
     """Whether approving it takes a second step (irreversible, CRITICAL or known to fail)."""
     return approval_needs_confirmation(action)

@@ -10,6 +10,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from approvals.models import Action, Status
+from approvals.services import action_decide, action_finish, action_start
+from skills.sandbox import DOCKER_SILENT
 from skills.services import skill_set_enabled
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action
 
@@ -135,3 +137,20 @@ def test_it_shows_no_warning_when_nothing_is_known_against_the_action(alice, bob
     action = make_action(alice, PUT_CALL)
     detail = logged_in(bob).get(f"/approvals/{action.id}/").content.decode()
     assert "known-failure" not in detail
+
+
+def test_it_shows_a_failure_once_as_a_sentence_with_the_cause_folded(alice, bob):
+    cause = "ConnectionError: ('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))"
+    action = make_action(alice, HIGH_ACTION)
+    action_decide(action_id=action.id, user=bob, approved=True)
+    running = action_start(action_id=action.id, worker_id="test-worker")
+    # What the worker records when the sandbox does not answer (skills.runner passes the cause on).
+    action_finish(action=running, error=DOCKER_SILENT, error_detail=cause)
+    assert Action.objects.get(id=action.id).error == DOCKER_SILENT
+
+    page = html.unescape(logged_in(bob).get(f"/approvals/{action.id}/").content.decode())
+    assert page.count("Sandbox unavailable: the Docker engine does not answer.") == 1
+    assert page.count("Connection aborted") == 1
+    folded = page.split('<details class="error-detail">', 1)[1].split("</details>", 1)[0]
+    assert "<summary>Technical detail</summary>" in folded and cause in folded
+    assert "failed; the error is shown below." in page

@@ -118,7 +118,10 @@ def test_it_fails_skills_clearly_when_docker_is_unavailable(alice, bob):
         assert wait_for(lambda: _finished(action)) == Status.FAILED
     finally:
         stop(worker)
-    assert Action.objects.get(id=action.id).error.startswith("sandbox unavailable")
+    # One plain sentence for people; the exception behind it only in the audit entry.
+    assert Action.objects.get(id=action.id).error == "sandbox unavailable: the Docker engine does not answer"
+    failed = AuditEntry.objects.get(action_id=action.id, event="action.failed")
+    assert failed.data["error_detail"] and "Error" in failed.data["error_detail"]
 
 
 class _SlowCountingServer:
