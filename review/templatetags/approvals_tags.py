@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 
 from approvals.authorship import action_editors, diff_in_words
 from approvals.models import Action
@@ -15,6 +17,7 @@ from approvals.runtime import config_value_text
 from lib.jsontext import pretty_json
 
 register = template.Library()
+MOMENT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 @register.filter
@@ -44,9 +47,30 @@ def _config_text(key: str, value: Any) -> str:
     return shown if isinstance(shown, str) else pretty_json(shown)
 
 
+@register.filter
+def plain_value(value: Any) -> str:
+    """A parameter value as a person reads it: text without JSON quotes, a number as a number,
+    anything structured laid out in full (never clipped) inside <pre>."""
+    if isinstance(value, str):
+        return format_html('<pre class="value">{}</pre>', value) if "\n" in value else value
+    if isinstance(value, (dict, list)):
+        return format_html('<pre class="value">{}</pre>', pretty_json(value))
+    return pretty_json(value)
+
+
 @register.filter(name="pretty_json")
 def pretty_json_filter(value: Any) -> str:
     return pretty_json(value)
+
+
+@register.filter
+def moment(value: datetime | None) -> str:
+    """A point in time as the whole site shows it: `2026-12-07 14:05:09 UTC`, in the current zone
+    (UTC unless a zone was activated for the user), in a <time> element that carries the instant."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), local.strftime(f"{MOMENT_FORMAT} %Z"))
 
 
 @register.filter
