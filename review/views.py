@@ -441,7 +441,7 @@ def decide(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
 def _confirm_step(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
     """The second step of an approval that takes one; from the queue's keyboard, only a pointer to it."""
     if request.htmx and request.POST.get("from") == "queue":
-        message = "Approving this action takes a second step: press a again or open it to confirm."
+        message = "Approving this action takes a second step: open it to check what it does and confirm."
         return _panel(request, action_id, message=message, level="error", status=409)
     message = "Check what approving does, then confirm it."
     return _panel(request, action_id, message=message, level="info", status=200, confirming=True)
