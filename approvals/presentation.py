@@ -7,7 +7,8 @@ from typing import Any
 
 from approvals.kinds.base import FileChange, parameters_summary
 from approvals.kinds.registry import find_kind
-from approvals.models import Action, Decision, Status
+from approvals.models import Action, Decision, SecurityLevel, Status
+from approvals.reversibility import action_reversibility
 
 
 def action_summary(action: Action) -> str:
@@ -19,6 +20,24 @@ def action_summary(action: Action) -> str:
 def action_kind_label(action: Action) -> str:
     kind = find_kind(action.action_type)
     return kind.label if kind is not None else action.action_type
+
+
+def action_known_failure(action: Action) -> str | None:
+    """Why the action would fail if it ran now, when that is already known; None otherwise."""
+    kind = find_kind(action.action_type)
+    if kind is None:
+        return f"No kind of action is called {action.action_type!r} any more, so nothing would run it."
+    return kind.known_failure(action) if kind.executes else None
+
+
+def approval_needs_confirmation(action: Action) -> bool:
+    """Whether approving takes a second, deliberate step: the effect cannot be undone, the action
+    is CRITICAL, or it is already known to fail. A reversible HIGH action is approved in one."""
+    return (
+        action_reversibility(action).value == "irreversible"
+        or action.security_level == SecurityLevel.CRITICAL
+        or action_known_failure(action) is not None
+    )
 
 
 def action_changes(*, action: Action) -> dict[str, Any]:
@@ -73,6 +92,7 @@ def outcome_sentence(action: Action, approvals: list[dict[str, Any]], now: datet
         Status.APPROVED: "waiting for a worker." if runs_here else "its requester runs it and has not reported yet.",
         Status.EXECUTING: "running now.",
         Status.COMPLETED: "completed.",
-        Status.FAILED: f"failed: {action.error}" if action.error else "failed.",
+        # The error itself is shown once, beside the result, not in every sentence about the action.
+        Status.FAILED: "failed; the error is shown below." if action.error else "failed.",
     }.get(action.status, f"{action.status}.")
     return f"{decided}; {tail}"

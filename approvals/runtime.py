@@ -9,8 +9,23 @@ from django.conf import settings
 
 from approvals.kinds.registry import find_kind
 from approvals.models import RuntimeSetting
+from lib.durations import duration_text
 
 CONFIG_KEYS = ("default_model", "expiry_high", "expiry_critical", "quorum_critical", "webhook_urls")
+DURATION_KEYS = ("expiry_high", "expiry_critical")
+
+
+def config_value_text(key: str, value: Any) -> Any:
+    """A setting's value as people read it: a duration in the unit it was written in (`8h` stays
+    `8h`; a stored number of seconds reads in its largest exact unit), anything else unchanged."""
+    if key not in DURATION_KEYS or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        return f"{text}s" if text.replace(".", "", 1).isdigit() else text
+    if isinstance(value, (int, float)):
+        return duration_text(value)
+    return value
 
 
 def runtime_key_written(*, action_type: str, parameters: dict[str, Any]) -> str | None:

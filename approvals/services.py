@@ -659,8 +659,9 @@ def action_heartbeat(*, action_id: UUID, worker_id: str, attempt: int) -> bool:
     )
 
 
-def action_finish(*, action: Action, result: Any = None, error: str | None = None) -> bool:
-    """Record the outcome of this worker's attempt: completed with `result`, or failed with `error`.
+def action_finish(*, action: Action, result: Any = None, error: str | None = None, error_detail: str = "") -> bool:
+    """Record the outcome of this worker's attempt: completed with `result`, or failed with `error`
+    (a sentence people read; its technical cause, `error_detail`, goes to the audit entry only).
 
     False when the attempt no longer owns the action (its lease ran out and it was recovered).
     """
@@ -672,7 +673,11 @@ def action_finish(*, action: Action, result: Any = None, error: str | None = Non
             target=Status.FAILED if failed else Status.COMPLETED,
             actor=SYSTEM_ACTOR,
             event="action.failed" if failed else "action.completed",
-            data={"attempt": action.attempt, **({"error": error} if failed else {"result": result})},
+            data={
+                "attempt": action.attempt,
+                **({"error": error} if failed else {"result": result}),
+                **({"error_detail": error_detail} if failed and error_detail else {}),
+            },
             where={"worker_id": action.worker_id, "attempt": action.attempt},
             result=None if failed else result,
             error=error or "",

@@ -17,7 +17,7 @@ from approvals.kinds.base import (
 from approvals.models import Action, SecurityLevel, Status
 from approvals.runtime import runtime_get
 from chat.streaming import ReplyStream
-from llm.client import LLMClient, LLMError
+from llm.client import LLMClient, LLMError, llm_unreachable_reason
 from screening.screen import screen_text
 
 CHAT = "chat"
@@ -82,6 +82,9 @@ class ChatKind(ActionKind):
 
     def summary(self, action: Action) -> str:
         return clip(f"“{(action.parameters or {}).get('message', '')}”")
+
+    def known_failure(self, action: Action) -> str | None:
+        return llm_unreachable_reason()
 
     def run(self, action: Action) -> dict[str, Any]:
         """Stream the reply to the conversation's page token by token; a stop request ends it early,

@@ -22,3 +22,12 @@ def parse_duration(text: str) -> timedelta:
     if seconds > MAX_DURATION_DAYS * 86400:
         raise ValueError(f"duration must be at most {MAX_DURATION_DAYS} days: {str(text)[:40]!r}")
     return timedelta(seconds=seconds)
+
+
+def duration_text(seconds: float) -> str:
+    """A number of seconds in the largest unit that holds it exactly: 43200 → `12h`, 90 → `90s`."""
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole >= size and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
@@ -308,3 +309,30 @@ class LLMClient:
         if text is not None and not isinstance(text, str):
             raise self._malformed("an event's content is not text")
         return text or ""
+
+
+LLM_STATE_CACHE = "llm.unreachable"
+LLM_STATE_SECONDS = 30
+LLM_PROBE_TIMEOUT = 2.0
+
+
+def llm_unreachable_reason() -> str | None:
+    """Why the LLM server cannot be used now, in one sentence; None when it answers. Asked at most
+    every 30 s with a short timeout, so a page that shows it never waits long."""
+    state = cache.get(LLM_STATE_CACHE)
+    if state is None:
+        try:
+            with LLMClient(
+                base_url=settings.ACTIONHUB_LLM_URL,
+                api=settings.ACTIONHUB_LLM_API,
+                api_key=settings.ACTIONHUB_LLM_API_KEY,
+                timeout=LLM_PROBE_TIMEOUT,
+                connect_timeout=LLM_PROBE_TIMEOUT / 2,
+                retries=0,
+            ) as client:
+                client.list_models()
+            state = {"reason": None}
+        except LLMError:
+            state = {"reason": f"The LLM server at {_public_url(settings.ACTIONHUB_LLM_URL)} does not answer."}
+        cache.set(LLM_STATE_CACHE, state, LLM_STATE_SECONDS)
+    return state["reason"]

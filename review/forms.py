@@ -50,6 +50,8 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     payload_hash = forms.RegexField(regex=r"^[0-9a-f]{64}$", error_messages={"invalid": HASH_ERROR})
+    # Sent by the second step of an approval that takes one (irreversible, CRITICAL or known to fail).
+    confirm = forms.BooleanField(required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("mine/", views.mine, name="mine"),
     path("<uuid:action_id>/", views.detail, name="detail"),
     path("<uuid:action_id>/decide/", views.decide, name="decide"),
+    path("<uuid:action_id>/confirm/", views.confirm, name="confirm"),
     path("<uuid:action_id>/edit/", views.edit, name="edit"),
     path("<uuid:action_id>/changes/", views.changes, name="changes"),
     path("link/<str:token>/", views.link, name="link"),

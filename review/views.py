@@ -32,7 +32,13 @@ from approvals.assignment import (
 from approvals.authorship import EDITED_BY_YOU, action_edits
 from approvals.kinds.registry import kind_choices
 from approvals.models import Action, Decision, Status
-from approvals.presentation import action_changes, action_diff, outcome_sentence
+from approvals.presentation import (
+    action_changes,
+    action_diff,
+    action_known_failure,
+    approval_needs_confirmation,
+    outcome_sentence,
+)
 from approvals.selectors import (
     QUEUE_LEVELS,
     action_approvals,
@@ -257,11 +263,15 @@ def detail_context(
     # Rejecting and editing again stay open to an editor; only approving is theirs no more.
     approve_blocked = _sentence(EDITED_BY_YOU) if not blocked and any(e.user_id == user.pk for e in edits) else ""
     changes = action_changes(action=action)
+    timeline = action_timeline(action_id=action.id)
     return {
         "action": action,
         "approvals": approvals,
         "approving": people_approving,
-        "timeline": action_timeline(action_id=action.id),
+        "timeline": timeline,
+        "error_detail": next(
+            (entry.data.get("error_detail", "") for entry in reversed(timeline) if entry.event == "action.failed"), ""
+        ),
         "parameters_json": pretty_json(action.parameters),
         "pending": pending,
         "can_decide": not blocked,
@@ -274,6 +284,8 @@ def detail_context(
         "is_reviewer": is_reviewer(user),
         "assigned_groups": assigned_names(action),
         "changes": changes,
+        "known_failure": action_known_failure(action) if pending else None,
+        "needs_confirmation": pending and approval_needs_confirmation(action),
         "crumb": _crumb(action, user),
     }
 
@@ -399,6 +411,10 @@ def decide(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
         message = f"Not recorded: {hidden}" if hidden else "Not recorded: a rejection needs a reason."
         return _panel(request, action_id, message=message, level="error", status=400, decision_form=form)
     approved = form.cleaned_data["decision"] == "approve"
+    # Only a decision the service would take waits for the second step; a refusal comes at once.
+    decidable = context["can_decide"] and not context["approve_blocked"]
+    if approved and decidable and context["needs_confirmation"] and not form.cleaned_data["confirm"]:
+        return _confirm_step(request, action_id)
     try:
         outcome = action_decide(
             action_id=action.id,
@@ -420,6 +436,28 @@ def decide(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
         messages.success(request, message)
         return redirect("approvals:detail", action_id=action.id)
     return _panel(request, action_id, message=message, level="success", status=200)
+
+
+def _confirm_step(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
+    """The second step of an approval that takes one; from the queue's keyboard, only a pointer to it."""
+    if request.htmx and request.POST.get("from") == "queue":
+        message = "Approving this action takes a second step: open it to check what it does and confirm."
+        return _panel(request, action_id, message=message, level="error", status=409)
+    message = "Check what approving does, then confirm it."
+    return _panel(request, action_id, message=message, level="info", status=200, confirming=True)
+
+
+@require_GET
+@reviewer_required
+def confirm(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
+    """The second step of an approval, alone: the queue shows it in a dialog when `a` is pressed."""
+    context = _detail_or_404(request, action_id)
+    if not context["can_decide"] or context["approve_blocked"]:
+        message = context["blocked"] or context["approve_blocked"]
+        return render(request, "flash.html", {"message": message, "level": "error", "oob": True}, status=409)
+    if request.htmx:
+        return render(request, "review/confirm_approve.html", {**context, "from_queue": True})
+    return render(request, "review/detail.html", {**context, **_blank_forms(context), "confirming": True})
 
 
 def _edit_not_saved(request: HtmxHttpRequest, action_id: UUID, form: EditForm) -> HttpResponse:

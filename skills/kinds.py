@@ -26,6 +26,7 @@ from approvals.kinds.base import (
 from approvals.models import Action, SecurityLevel
 from skills.registry import get_skill
 from skills.runner import DEFAULT_WORKSPACE, FILESYSTEM_SKILL, run_skill_action, workspace_file_read
+from skills.sandbox import sandbox_unavailable_reason
 from skills.selectors import skill_is_enabled
 
 FILE_OPERATIONS = ("read", "write", "list", "delete", "mkdir")
@@ -114,6 +115,14 @@ class SkillExecutionKind(ActionKind):
         value = skill.reversibility_for(parameters)
         return Reversibility(value, f"skill {skill.id!r} declares it {value}")
 
+    def known_failure(self, action: Action) -> str | None:
+        skill = get_skill(action.skill_id)
+        if skill is None:
+            return f"No skill is called {action.skill_id!r}, so there is nothing to run."
+        if not skill_is_enabled(skill.id):
+            return f"The skill {skill.id!r} is disabled, so it would not run."
+        return sandbox_unavailable_reason()
+
     def run(self, action: Action) -> dict[str, Any]:
         return run_skill_action(action, skill_id=action.skill_id)
 
@@ -173,6 +182,9 @@ class FileOperationKind(ActionKind):
         parameters = action.parameters or {}
         workspace = parameters.get("workspace") or DEFAULT_WORKSPACE
         return clip(f"{parameters.get('operation', '')} {parameters.get('path', '')} in workspace {workspace}")
+
+    def known_failure(self, action: Action) -> str | None:
+        return sandbox_unavailable_reason()
 
     def changes(self, action: Action) -> dict[str, Any]:
         return {"file_write": _is_write(action)}

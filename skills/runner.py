@@ -91,7 +91,7 @@ def run_skill(*, skill: Skill, parameters: dict[str, Any]) -> sandbox.SandboxRun
     try:
         return sandbox.run(job)
     except (sandbox.SandboxUnavailable, sandbox.SandboxError) as exc:
-        raise HandlerError(str(exc)) from exc
+        raise HandlerError(str(exc), detail=getattr(exc, "detail", "")) from exc
 
 
 def workspace_file_read(*, workspace: str, path: str, timeout: float) -> dict[str, Any] | None:
@@ -118,7 +118,7 @@ def workspace_file_read(*, workspace: str, path: str, timeout: float) -> dict[st
     try:
         return sandbox.run(job).output
     except (sandbox.SandboxUnavailable, sandbox.SandboxError) as exc:
-        raise HandlerError(str(exc)) from exc
+        raise HandlerError(str(exc), detail=getattr(exc, "detail", "")) from exc
 
 
 def _audit_file_operation(action: Action, parameters: dict[str, Any], *, output: Any, error: str | None) -> None:

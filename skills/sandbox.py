@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +42,17 @@ STDERR_CAP = 64 * 1024
 STDERR_GRACE = 1.0
 API_TIMEOUT = 30
 POOL_RETRY_SECONDS = 2.0
+DOCKER_SILENT = "sandbox unavailable: the Docker engine does not answer"
 POOL_RETRY_MAX_SECONDS = 60.0
 
 
 class SandboxUnavailable(RuntimeError):
-    """Docker does not answer or the image is missing; nothing ran."""
+    """Docker does not answer or the image is missing; nothing ran. The message is what people read;
+    `detail` is the exception behind it, for whoever fixes the machine."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class SandboxError(RuntimeError):
@@ -116,7 +123,7 @@ def _client():
             else:
                 client = docker.from_env(timeout=API_TIMEOUT)
         except docker_errors() as exc:
-            raise SandboxUnavailable(f"sandbox unavailable: docker does not answer ({_describe(exc)})") from exc
+            raise SandboxUnavailable(DOCKER_SILENT, detail=_describe(exc)) from exc
         _local.client = client
     return client
 
@@ -189,7 +196,7 @@ def _start(profile: Profile, *, warm: bool) -> _Started:
             "(run: python manage.py build_sandbox_image)"
         ) from exc
     except docker_errors() as exc:
-        raise SandboxUnavailable(f"sandbox unavailable: {_describe(exc)}") from exc
+        raise SandboxUnavailable(DOCKER_SILENT, detail=_describe(exc)) from exc
     try:
         stream = client.api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         sock = stream._sock
@@ -198,7 +205,7 @@ def _start(profile: Profile, *, warm: bool) -> _Started:
     except BaseException as exc:
         _remove(container_id)
         if isinstance(exc, docker_errors()):
-            raise SandboxUnavailable(f"sandbox unavailable: {_describe(exc)}") from exc
+            raise SandboxUnavailable(DOCKER_SILENT, detail=_describe(exc)) from exc
         raise
     return _Started(id=container_id, sock=sock, stream=stream, profile=profile, warm=warm)
 
@@ -635,3 +642,23 @@ def docker_status() -> dict[str, Any]:
         "sandbox": "ok" if present else "unavailable: image not built (python manage.py build_sandbox_image)",
         "pool": {"size_per_profile": settings.ACTIONHUB_SANDBOX_POOL_SIZE, "warm_containers": len(warm)},
     }
+
+
+SANDBOX_STATE_CACHE = "skills.sandbox_unavailable"
+SANDBOX_STATE_SECONDS = 30
+
+
+def sandbox_unavailable_reason() -> str | None:
+    """Why no action can run in the sandbox now, in one sentence; None when it can. Docker is asked
+    at most every 30 s, so pages may show it for every action they list."""
+    state = cache.get(SANDBOX_STATE_CACHE)
+    if state is None:
+        status = docker_status()
+        if not status["available"]:
+            state = {"reason": "The sandbox is unavailable: the Docker engine does not answer."}
+        elif not status["image"]["present"]:
+            state = {"reason": "The sandbox is unavailable: its image is not built."}
+        else:
+            state = {"reason": None}
+        cache.set(SANDBOX_STATE_CACHE, state, SANDBOX_STATE_SECONDS)
+    return state["reason"]

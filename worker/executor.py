@@ -16,6 +16,7 @@ from approvals.models import Action
 from approvals.services import action_finish, action_heartbeat, action_start
 
 logger = logging.getLogger(__name__)
+INTERNAL_ERROR = "ActionHub hit an internal error while running the action; the worker log has the details"
 
 
 class _Heartbeat(threading.Thread):
@@ -57,19 +58,22 @@ def run_action(*, action_id: UUID | str, worker_id: str) -> str:
     try:
         result = kind_run(action)
     except HandlerError as exc:
-        return _finish(action, heartbeat, error=str(exc))
+        return _finish(action, heartbeat, error=str(exc), error_detail=exc.detail)
     except Exception as exc:
         logger.exception("action %s crashed in its handler", action_id)
-        return _finish(action, heartbeat, error=f"internal error while running the action ({type(exc).__name__})")
+        detail = f"{type(exc).__name__}: {str(exc)[:300]}" if str(exc) else type(exc).__name__
+        return _finish(action, heartbeat, error=INTERNAL_ERROR, error_detail=detail)
     return _finish(action, heartbeat, result=result)
 
 
-def _finish(action: Action, heartbeat: _Heartbeat, *, result: Any = None, error: str | None = None) -> str:
+def _finish(
+    action: Action, heartbeat: _Heartbeat, *, result: Any = None, error: str | None = None, error_detail: str = ""
+) -> str:
     heartbeat.stopped.set()
     heartbeat.join()
     close_old_connections()
     status = "failed" if error is not None else "completed"
-    recorded = action_finish(action=action, result=result, error=error)
+    recorded = action_finish(action=action, result=result, error=error, error_detail=error_detail)
     if not recorded:
         logger.warning("action %s: lease lost before the %s result was recorded", action.id, status)
         return "lost"

@@ -100,6 +100,16 @@ class ApiCallKind(ActionKind):
         parameters = action.parameters or {}
         return clip(f"{parameters.get('method', '').upper()} {parameters.get('url', '')}")
 
+    def known_failure(self, action: Action) -> str | None:
+        url = (action.parameters or {}).get("url")
+        try:
+            normal = normalize_url(url).text
+        except InvalidURL:
+            return "Its URL is not valid any more, so the request would not be sent."
+        if not url_allowed(normal, settings.ACTIONHUB_API_ALLOWLIST):
+            return "Its URL is no longer under ACTIONHUB_API_ALLOWLIST, so the request would be refused."
+        return None
+
     def changes(self, action: Action) -> dict[str, Any]:
         return {"request": self.request(action)}
 

@@ -24,7 +24,12 @@ REVERSIBILITY_LABELS = {
 
 
 class HandlerError(Exception):
-    """A readable reason an action failed when it ran; stored as the action's error."""
+    """A readable reason an action failed when it ran; stored as the action's error. `detail` is
+    the technical cause (an exception's text), kept in the audit entry and folded on the page."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,12 @@ class ActionKind(ABC):
     def summary(self, action: Action) -> str:
         """One readable line for the queue; the detail page always shows the full parameters."""
         return parameters_summary(action)
+
+    def known_failure(self, action: Action) -> str | None:
+        """Why running `action` now would fail, when that is already known (its skill is disabled,
+        the sandbox or the LLM server is down, its URL left the allowlist): one plain sentence the
+        decision panel shows before anyone decides. None when nothing is known against it."""
+        return None
 
     def changes(self, action: Action) -> dict[str, Any]:
         """What the detail page shows beside the parameters: `request` (an HTTP request as it will

@@ -16,7 +16,7 @@ from approvals.kinds.base import (
 )
 from approvals.kinds.setting_writes import model_require, runtime_setting_write
 from approvals.models import Action, SecurityLevel
-from approvals.runtime import CONFIG_KEYS, runtime_get
+from approvals.runtime import CONFIG_KEYS, config_value_text, runtime_get
 from lib.durations import parse_duration
 from lib.urlnorm import InvalidURL, normalize_url
 
@@ -113,4 +113,9 @@ class ConfigChangeKind(ActionKind):
         if key == "default_model":
             model_require(new)
         old = runtime_setting_write(action, new)
-        return {"key": key, "old": old, "new": new}
+        # Durations as written (`8h`), not the seconds they are stored in.
+        return {
+            "key": key,
+            "old": config_value_text(key, old),
+            "new": config_value_text(key, action.parameters["value"]),
+        }

@@ -7,6 +7,7 @@ from typing import Any
 from approvals.kinds.base import ActionKind, Classification, Errors, Reversibility, check_keys, check_string, clip
 from approvals.kinds.setting_writes import model_require, runtime_setting_write
 from approvals.models import Action, SecurityLevel
+from llm.client import llm_unreachable_reason
 
 
 class ModelSwitchKind(ActionKind):
@@ -40,6 +41,9 @@ class ModelSwitchKind(ActionKind):
 
     def summary(self, action: Action) -> str:
         return clip(f"switch the active model to {(action.parameters or {}).get('model', '')}")
+
+    def known_failure(self, action: Action) -> str | None:
+        return llm_unreachable_reason()
 
     def run(self, action: Action) -> dict[str, Any]:
         model = action.parameters["model"]

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from approvals.kinds.base import HandlerError
 from approvals.models import Action
-from approvals.runtime import runtime_key_written, runtime_set
+from approvals.runtime import config_value_text, runtime_key_written, runtime_set
 from audit.services import audit_append
 from llm.client import LLMClient, LLMError
 
@@ -37,6 +37,6 @@ def runtime_setting_write(action: Action, value: Any) -> Any:
             actor=actor,
             event="config.changed",
             action_id=action.id,
-            data={"key": key, "old": old, "new": value},
+            data={"key": key, "old": config_value_text(key, old), "new": config_value_text(key, value)},
         )
     return old

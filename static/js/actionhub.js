@@ -324,6 +324,39 @@
     };
   }
 
+  // An irreversible, CRITICAL or known-to-fail row is approved in a second step: the server's own
+  // confirmation (summary, reversibility, what changes) in a dialog, submitted from there.
+  function askApproval(row) {
+    const dialog = $("#approve-dialog");
+    const body = $("#approve-dialog-body");
+    if (!dialog || !body) return;
+    body.innerHTML = "";
+    htmx.ajax("GET", row.dataset.confirm, { target: body, swap: "innerHTML", source: row }).then(function () {
+      if (!$("form", body)) { select(row); return; }  // refused: the flash says why
+      dialog.showModal();
+      const button = $("[data-confirm-approve]", body);
+      if (button) button.focus();
+      dialog.onclose = function () { body.innerHTML = ""; select(row); };
+    });
+  }
+
+  function approveKey(row) {
+    if (row.classList.contains("own")) decide(row, true);  // refused with the reason at once
+    else if (row.dataset.confirm) askApproval(row);
+    else decide(row, true);
+  }
+
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("[data-confirm-cancel]")) return;
+    const dialog = event.target.closest("dialog");
+    if (dialog) dialog.close();
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const dialog = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#approve-dialog");
+    if (dialog && event.detail.elt.tagName === "FORM" && dialog.open) dialog.close();
+  });
+
   document.addEventListener("submit", function (event) {
     if (event.target.id !== "reject-form") return;
     const submitter = event.submitter;
@@ -345,7 +378,7 @@
       case "j": move(1); break;
       case "k": move(-1); break;
       case "Enter": if (row && event.target === row) window.location.assign(row.dataset.url); else return; break;
-      case "a": if (row) decide(row, true); else return; break;
+      case "a": if (row) approveKey(row); else return; break;
       case "r": if (row) askReason(row); else return; break;
       case "x": if (row) togglePick(row, event.shiftKey); else return; break;
       default: return;

@@ -59,8 +59,8 @@ def test_it_shows_a_config_change_old_and_new_value(alice, bob):
     action = make_action(alice, {"action_type": "config_change", "parameters": {"key": "expiry_high", "value": "2h"}})
     facts = _detail(bob, action).split("Value now", 1)[1].split("Payload hash", 1)[0]
     old, new = facts.split("New value", 1)
-    assert "86400" in old  # 24h, in seconds as the setting is stored
-    assert '"2h"' in new
+    assert "1d" in old and "86400" not in old  # the stored 86400 s, in the unit a person reads
+    assert "2h" in new and '"2h"' not in new
 
 
 def test_it_loads_no_diff_for_actions_that_write_no_file(alice, bob):

@@ -38,7 +38,8 @@ def test_it_lets_two_reviewers_work_a_live_queue(browser, start_site):
     bob.wait_for_url(f"{site.url}/approvals/{action['id']}/")
     assert '"key": "quorum_critical"' in bob.locator("pre.json").first.inner_text()
     bob.wait_for_selector("#live-state.ok")
-    bob.click("button[value=approve]")
+    bob.click("button[value=approve]")  # CRITICAL: a second step first
+    bob.click("#decision [data-confirm-approve]")
     bob.get_by_text("Your approval is recorded (1 of 2)").wait_for()
     carol.wait_for_function(
         "id => (document.getElementById('action-' + id) || {}).innerText?.includes('1/2')", arg=action["id"]
@@ -47,6 +48,7 @@ def test_it_lets_two_reviewers_work_a_live_queue(browser, start_site):
     # carol approves from the queue with the keyboard: it leaves both queues and finishes
     carol.keyboard.press("j")
     carol.keyboard.press("a")
+    carol.click("#approve-dialog [data-confirm-approve]")
     for page in (carol,):
         row(page, action["id"]).wait_for(state="detached")
     bob.locator("#detail-live [data-status]").filter(has_text="completed").wait_for()

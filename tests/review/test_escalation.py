@@ -125,7 +125,10 @@ def test_it_never_escalates_an_expired_or_decided_action(settings, alice, bob, e
     Action.objects.filter(id=decided.id).update(escalate_at=decided.created_at)
     api = Client()
     api.force_login(bob)
-    api.post(f"/approvals/{decided.id}/decide/", {"decision": "approve", "payload_hash": decided.payload_hash})
+    api.post(
+        f"/approvals/{decided.id}/decide/",
+        {"decision": "approve", "payload_hash": decided.payload_hash, "confirm": "on"},
+    )
     assert Action.objects.get(id=decided.id).status == Status.APPROVED
 
     assert actions_expire_due(now=expired.expires_at) == 1
