@@ -21,26 +21,16 @@ from django_tasks_db.models import DBTaskResult
 
 from approvals.models import Action, SecurityLevel, Status
 from approvals.runtime import runtime_get
-from llm.client import LLMClient, LLMError
+from llm.client import LLMError, llm_probe_client
 from notifications.selectors import notification_reach
 from skills.sandbox import docker_status
 from worker.models import WORKER_ALIVE_WITHIN, WorkerHeartbeat
-
-LLM_TIMEOUT = 2.0
-LLM_CONNECT_TIMEOUT = 1.0
 
 
 def llm_probe() -> tuple[list[str] | None, str]:
     """The models the LLM server lists, or None and why it could not be asked."""
     try:
-        with LLMClient(
-            base_url=settings.ACTIONHUB_LLM_URL,
-            api=settings.ACTIONHUB_LLM_API,
-            api_key=settings.ACTIONHUB_LLM_API_KEY,
-            timeout=LLM_TIMEOUT,
-            connect_timeout=LLM_CONNECT_TIMEOUT,
-            retries=0,
-        ) as client:
+        with llm_probe_client() as client:
             return client.list_models(), ""
     except LLMError as exc:
         return None, str(exc)

@@ -316,20 +316,25 @@ LLM_STATE_SECONDS = 30
 LLM_PROBE_TIMEOUT = 2.0
 
 
+def llm_probe_client() -> LLMClient:
+    """A client for asking whether the LLM server answers: short timeouts, no retries."""
+    return LLMClient(
+        base_url=settings.ACTIONHUB_LLM_URL,
+        api=settings.ACTIONHUB_LLM_API,
+        api_key=settings.ACTIONHUB_LLM_API_KEY,
+        timeout=LLM_PROBE_TIMEOUT,
+        connect_timeout=LLM_PROBE_TIMEOUT / 2,
+        retries=0,
+    )
+
+
 def llm_unreachable_reason() -> str | None:
     """Why the LLM server cannot be used now, in one sentence; None when it answers. Asked at most
     every 30 s with a short timeout, so a page that shows it never waits long."""
     state = cache.get(LLM_STATE_CACHE)
     if state is None:
         try:
-            with LLMClient(
-                base_url=settings.ACTIONHUB_LLM_URL,
-                api=settings.ACTIONHUB_LLM_API,
-                api_key=settings.ACTIONHUB_LLM_API_KEY,
-                timeout=LLM_PROBE_TIMEOUT,
-                connect_timeout=LLM_PROBE_TIMEOUT / 2,
-                retries=0,
-            ) as client:
+            with llm_probe_client() as client:
                 client.list_models()
             state = {"reason": None}
         except LLMError:
