@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -44,19 +43,6 @@ def _drop_broken_or_old_connection() -> None:
     """A thread shared by every request must never hand one a broken connection, nor keep one past
     a positive CONN_MAX_AGE. A CONN_MAX_AGE of 0 means "one per request" and these threads serve
     no request: they keep theirs (opening a SQLite connection per call cost more than the reads)."""
-    if connection.connection is None:
-        return
-    # What close_if_unusable_or_obsolete checks, except a CONN_MAX_AGE of 0.
-    connection.health_check_done = False
-    if connection.get_autocommit() != connection.settings_dict["AUTOCOMMIT"]:
-        connection.close()
-        return
-    if connection.errors_occurred:
-        if not connection.is_usable():
-            connection.close()
-            return
-        connection.errors_occurred = False
-        connection.health_check_done = True
-    max_age = connection.settings_dict.get("CONN_MAX_AGE")
-    if max_age and connection.close_at is not None and time.monotonic() >= connection.close_at:
-        connection.close()
+    if connection.settings_dict.get("CONN_MAX_AGE") == 0:
+        connection.close_at = None  # never obsolete; Django still drops it when it is unusable
+    connection.close_if_unusable_or_obsolete()
