@@ -41,8 +41,9 @@ DEFAULT_TOOL_POLICY: dict[str, str] = {
 }
 # The input key naming the file a tool writes; any other file_edit tool uses file_path.
 PATH_KEYS = {"NotebookEdit": "notebook_path"}
-# The input key naming what a file_read tool reads; any other uses file_path.
-READ_PATH_KEYS = {"Grep": "path", "Glob": "path", "LS": "path"}
+# The input keys that can name what a file_read tool reads: agents disagree (Claude Code's Grep
+# takes `path`, Cursor's `file_path`), so every one present is judged.
+READ_PATH_KEYS = ("file_path", "path", "notebook_path")
 # Where reading alone gives secrets away (to the agent and its model provider), wherever they are.
 _SECRET_DIRECTORIES = {".ssh", ".gnupg", ".aws", ".kube", ".docker", ".password-store"}
 _SECRET_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
@@ -125,9 +126,11 @@ def secret_reason(path: str) -> str | None:
 
 
 def _file_read(tool: str, parameters: dict[str, Any]) -> Classification:
-    key = READ_PATH_KEYS.get(tool, "file_path")
-    raw = (parameters.get("input") or {}).get(key)
-    if isinstance(raw, str) and raw:
+    tool_input = parameters.get("input") or {}
+    for key in READ_PATH_KEYS:
+        raw = tool_input.get(key)
+        if not isinstance(raw, str) or not raw:
+            continue
         path = resolved_path(raw, parameters.get("cwd")) or posixpath.normpath(raw)
         if reason := secret_reason(path):
             return Classification(SecurityLevel.HIGH, [f"{tool}: {path} {reason}: reading it gives it away"])

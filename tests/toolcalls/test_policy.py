@@ -45,6 +45,9 @@ def test_it_gives_read_only_tools_low(tool, tool_input):
         ("Read", {"file_path": "/etc/shadow"}, "the system's secrets"),
         ("Grep", {"pattern": "BEGIN", "path": "/root/.gnupg"}, "is a .gnupg directory"),
         ("LS", {"path": "/home/alice/.ssh"}, "is a .ssh directory"),
+        # Cursor's Grep names its scope file_path, Claude Code's path: either is judged.
+        ("Grep", {"pattern": "BEGIN", "file_path": "/home/alice/.ssh"}, "is a .ssh directory"),
+        ("Read", {"file_path": "notes.md", "path": "/home/alice/.ssh/id_rsa"}, "inside a .ssh directory"),
     ],
 )
 def test_it_holds_a_read_that_would_give_a_secret_away(tool, tool_input, why):
