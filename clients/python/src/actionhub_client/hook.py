@@ -349,7 +349,9 @@ class Hook:
                 try:
                     return self.ask_actionhub(client, request, reserve)
                 except OutOfTime:
-                    if self.action is not None and self.action.pending:
+                    if self.action is None:
+                        return Verdict("deny", f"denied: ActionHub did not answer within {self.budget:g} s")
+                    if self.action.pending:
                         self.withdraw(client)
                     return self.out_of_time(request)
                 except AuthenticationFailed as error:
@@ -413,11 +415,18 @@ class Hook:
         return Verdict("allow", f"{reason} (edited)", updated_input=decided_input)
 
 
+def _seconds(value: str) -> float:
+    seconds = float(value)
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return seconds
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent", required=True, choices=sorted(AGENTS), help="whose hook input to read and answer")
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="answer within this many seconds: keep it under the agent's hook timeout "
         "(default: claude-code and codex 590, gemini and cursor 55)",
