@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -83,7 +84,7 @@ def _digest(*parts: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Agent:
+class Agent(ABC):
     """How one agent asks (its hook input) and how it must be answered (its hook output)."""
 
     name: str
@@ -120,8 +121,9 @@ class Agent:
         """Why the agent cannot run this edited input as it is ("" if it can)."""
         return ""
 
+    @abstractmethod
     def answer(self, event: str, verdict: Verdict) -> Answer:
-        raise NotImplementedError
+        """The agent's own output for this verdict."""
 
 
 class ClaudeCode(Agent):
