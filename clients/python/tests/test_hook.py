@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -285,6 +287,32 @@ def test_it_denies_when_actionhub_is_unreachable(hub):
     assert output["permissionDecision"] == "deny"
     assert output["permissionDecisionReason"].startswith("denied: could not reach ActionHub")
     assert "could not reach ActionHub" in stderr
+
+
+def test_it_denies_in_time_when_actionhub_accepts_but_never_answers(hub):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        payload = claude_pre_tool_use("git status", tool_use_id=_id("toolu_"))
+        answer, code, _ = run_hook(hub, "claude-code", payload, "--timeout", "3", url=url)
+    assert code == 0 and time.monotonic() - started < 6
+    assert answer["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert answer["hookSpecificOutput"]["permissionDecisionReason"] == "denied: ActionHub did not answer within 3 s"
+
+
+def test_it_withdraws_the_action_when_the_agent_stops_the_hook(hub):
+    tool_use_id = _id("toolu_")
+    process = start_hook(hub, "claude-code", claude_pre_tool_use("make deploy", tool_use_id=tool_use_id))
+    wait_pending(hub, external_id=tool_use_id)
+    process.send_signal(signal.SIGTERM)
+
+    answer, code, _ = finish(process)
+    assert code == 0
+    assert answer["hookSpecificOutput"]["permissionDecision"] == "deny"
+    [action] = mine(hub, tool_use_id)
+    assert action["status"] == "cancelled"
 
 
 def test_it_denies_with_a_refused_token_and_never_prints_it(hub):
