@@ -45,7 +45,8 @@ class Request:
     input: dict[str, Any]
     session_id: str = ""
     cwd: str = ""
-    # The agent's own id for this call (its tool-use id), or what identifies this very hook run.
+    # The agent's own id for this call (its tool-use id); where it has none, its turn, generation
+    # or timestamp with a digest of the call.
     call_id: str = ""
     external_id: str = ""
 
@@ -55,12 +56,6 @@ class Verdict:
     decision: str  # allow, deny or ask
     reason: str
     updated_input: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Answer:
-    stdout: dict[str, Any] | None  # None: print nothing (the agent then decides as it would alone)
-    exit_code: int = 0
 
 
 def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -122,21 +117,22 @@ class Agent(ABC):
         return ""
 
     @abstractmethod
-    def answer(self, event: str, verdict: Verdict) -> Answer:
-        """The agent's own output for this verdict."""
+    def answer(self, event: str, verdict: Verdict) -> dict[str, Any] | None:
+        """The agent's own output for this verdict; None prints nothing, which leaves the call to
+        the agent's own rules."""
 
 
 class ClaudeCode(Agent):
-    def answer(self, event: str, verdict: Verdict) -> Answer:
+    def answer(self, event: str, verdict: Verdict) -> dict[str, Any] | None:
         if event == "PermissionRequest":
             if verdict.decision == "ask":
-                return Answer(None)  # no decision: Claude Code shows its own permission dialog
+                return None  # no decision: Claude Code shows its own permission dialog
             decision: dict[str, Any] = {"behavior": verdict.decision}
             if verdict.decision == "deny":
                 decision["message"] = verdict.reason
             elif verdict.updated_input is not None:
                 decision["updatedInput"] = verdict.updated_input
-            return Answer({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+            return {"hookSpecificOutput": {"hookEventName": event, "decision": decision}}
         output: dict[str, Any] = {
             "hookEventName": event,
             "permissionDecision": verdict.decision,
@@ -144,7 +140,7 @@ class ClaudeCode(Agent):
         }
         if verdict.updated_input is not None:
             output["updatedInput"] = verdict.updated_input
-        return Answer({"hookSpecificOutput": output})
+        return {"hookSpecificOutput": output}
 
 
 class Codex(Agent):
@@ -157,19 +153,19 @@ class Codex(Agent):
         call_id = f"{turn}/{_digest(request.tool, request.input)}" if turn else ""
         return replace(request, call_id=call_id)
 
-    def answer(self, event: str, verdict: Verdict) -> Answer:
+    def answer(self, event: str, verdict: Verdict) -> dict[str, Any] | None:
         if event == "PermissionRequest":
             if verdict.decision == "ask":
-                return Answer(None)  # no decision: Codex asks as it normally would
+                return None  # no decision: Codex asks as it normally would
             # Codex fails closed on any field it does not support here (updatedInput among them).
             decision: dict[str, Any] = {"behavior": verdict.decision}
             if verdict.decision == "deny":
                 decision["message"] = verdict.reason
-            return Answer({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+            return {"hookSpecificOutput": {"hookEventName": event, "decision": decision}}
         if verdict.decision == "allow":
-            return Answer(None)  # PreToolUse only blocks; printing nothing lets the call go on
+            return None  # PreToolUse only blocks; printing nothing lets the call go on
         output = {"hookEventName": event, "permissionDecision": "deny", "permissionDecisionReason": verdict.reason}
-        return Answer({"hookSpecificOutput": output})
+        return {"hookSpecificOutput": output}
 
 
 class GeminiCli(Agent):
@@ -185,21 +181,23 @@ class GeminiCli(Agent):
         removed = sorted(set(original) - set(edited))
         return f"the edit removes {', '.join(removed)}, which Gemini CLI cannot drop from a call" if removed else ""
 
-    def answer(self, event: str, verdict: Verdict) -> Answer:
+    def answer(self, event: str, verdict: Verdict) -> dict[str, Any] | None:
         if verdict.decision != "allow":
-            return Answer({"decision": "deny", "reason": verdict.reason})
+            return {"decision": "deny", "reason": verdict.reason}
         if verdict.updated_input is None:
-            return Answer({"decision": "allow"})
-        return Answer({"decision": "allow", "hookSpecificOutput": {"tool_input": verdict.updated_input}})
+            return {"decision": "allow"}
+        return {"decision": "allow", "hookSpecificOutput": {"tool_input": verdict.updated_input}}
 
 
 class Cursor(Agent):
     def read(self, event: str, data: dict[str, Any]) -> Request:
-        cwd = _text(data, "cwd") or next(iter(data.get("workspace_roots") or []), "")
+        # Cursor sends an empty cwd for the workspace itself.
+        roots = data.get("workspace_roots")
+        root = roots[0] if isinstance(roots, list) and roots and isinstance(roots[0], str) else ""
+        cwd = _text(data, "cwd") or root
         session = _text(data, "conversation_id") or _text(data, "session_id")
         if event == "preToolUse":
-            request = super().read(event, data)
-            return replace(request, cwd=cwd if isinstance(cwd, str) else "", session_id=session)
+            return replace(super().read(event, data), cwd=cwd, session_id=session)
         if event == "beforeShellExecution":
             tool, tool_input = "Bash", {"command": _text(data, "command", required=True)}
         else:
@@ -211,7 +209,7 @@ class Cursor(Agent):
             tool=tool,
             input=tool_input,
             session_id=session,
-            cwd=cwd if isinstance(cwd, str) else "",
+            cwd=cwd,
             call_id=f"{generation}/{_digest(tool, tool_input)}" if generation else "",
         )
 
@@ -228,13 +226,13 @@ class Cursor(Agent):
             raise BadInput(f"tool_input is not JSON: {error}") from error
         return arguments if isinstance(arguments, dict) else {"arguments": arguments}
 
-    def answer(self, event: str, verdict: Verdict) -> Answer:
+    def answer(self, event: str, verdict: Verdict) -> dict[str, Any] | None:
         if verdict.decision == "allow":
             output: dict[str, Any] = {"permission": "allow"}
             if verdict.updated_input is not None:
                 output["updated_input"] = verdict.updated_input
-            return Answer(output)
-        return Answer({"permission": verdict.decision, "user_message": verdict.reason, "agent_message": verdict.reason})
+            return output
+        return {"permission": verdict.decision, "user_message": verdict.reason, "agent_message": verdict.reason}
 
 
 AGENTS: dict[str, Agent] = {
@@ -452,11 +450,13 @@ def _read_request(agent: Agent) -> Request:
     return agent.request(data)
 
 
-def _emit(answer: Answer) -> int:
-    if answer.stdout is not None:
-        sys.stdout.write(json.dumps(answer.stdout) + "\n")
+def _emit(answer: dict[str, Any] | None) -> int:
+    if answer is not None:
+        sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
-    return answer.exit_code
+    # Every agent reads a decision from stdout at exit 0 (Claude Code ignores the JSON at 2, and
+    # Cursor shows it raw), so a deny is said there and never by the exit status.
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
