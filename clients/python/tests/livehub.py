@@ -9,7 +9,9 @@ from typing import Any
 from tests.e2e.site import Site
 
 
-def pending_of(hub: Site, external_id: str | None = None, tool: str | None = None) -> dict[str, Any] | None:
+def pending_of(
+    hub: Site, external_id: str | None = None, tool: str | None = None, command: str | None = None
+) -> dict[str, Any] | None:
     status, page = hub.api("bob", "GET", "/actions/pending?limit=200")
     assert status == 200, page
     for action in page["results"]:
@@ -18,6 +20,8 @@ def pending_of(hub: Site, external_id: str | None = None, tool: str | None = Non
             continue
         if tool is not None and parameters.get("tool") != tool:
             continue
+        if command is not None and (parameters.get("input") or {}).get("command") != command:
+            continue
         return action
     return None
 
@@ -25,16 +29,30 @@ def pending_of(hub: Site, external_id: str | None = None, tool: str | None = Non
 class Reviewer(threading.Thread):
     """Decides the first pending action that matches, as soon as it shows up in the queue."""
 
-    def __init__(self, hub: Site, *, tool: str, approve: bool, reason: str = "", edit: dict | None = None) -> None:
+    def __init__(
+        self,
+        hub: Site,
+        *,
+        tool: str | None = None,
+        external_id: str | None = None,
+        command: str | None = None,
+        approve: bool,
+        reason: str = "",
+        edit: dict | None = None,
+        reviewers: tuple[str, ...] = ("bob",),
+    ) -> None:
+        """`edit` is merged into the parameters (by carol) first; each of `reviewers` then decides,
+        as a CRITICAL action needs two of them."""
         super().__init__(daemon=True)
-        self.hub, self.tool, self.approve, self.reason, self.edit = hub, tool, approve, reason, edit
+        self.hub, self.tool, self.external_id, self.command = hub, tool, external_id, command
+        self.approve, self.reason, self.edit, self.reviewers = approve, reason, edit, reviewers
         self.decided: dict[str, Any] | None = None
         self.failure: str | None = None
 
     def run(self) -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            action = pending_of(self.hub, tool=self.tool)
+            action = pending_of(self.hub, external_id=self.external_id, tool=self.tool, command=self.command)
             if action is None:
                 time.sleep(0.05)
                 continue
@@ -45,8 +63,10 @@ class Reviewer(threading.Thread):
                     self.failure = f"edit: {status} {action}"
                     return
             body = {"approved": self.approve, "reason": self.reason, "payload_hash": action["payload_hash"]}
-            status, self.decided = self.hub.api("bob", "POST", f"/actions/{action['id']}/approve", body)
-            if status != 200:
-                self.failure = f"decide: {status} {self.decided}"
+            for user in self.reviewers:
+                status, self.decided = self.hub.api(user, "POST", f"/actions/{action['id']}/approve", body)
+                if status != 200:
+                    self.failure = f"decide as {user}: {status} {self.decided}"
+                    return
             return
-        self.failure = f"no pending {self.tool} showed up"
+        self.failure = f"no pending {self.tool or self.external_id or self.command} showed up"

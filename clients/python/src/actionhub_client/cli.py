@@ -10,7 +10,9 @@ import argparse
 import importlib
 import sys
 
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "hook": "actionhub_client.hook",
+}
 
 
 def parser() -> argparse.ArgumentParser:
