@@ -10,7 +10,9 @@ import argparse
 import importlib
 import sys
 
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "mcp-proxy": "actionhub_client.mcp_proxy",
+}
 
 
 def parser() -> argparse.ArgumentParser:
