@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         import anyio
+        import mcp  # noqa: F401
     except ImportError:
         print("actionhub mcp-proxy needs the mcp extra: pip install 'actionhub-client[mcp]'", file=sys.stderr)
         return 2
@@ -72,8 +73,24 @@ def run(args: argparse.Namespace) -> int:
     except ActionHubError as error:
         print(f"actionhub mcp-proxy: {error}", file=sys.stderr)
         return 2
-    anyio.run(_serve, args, hub)
+    from mcp.shared.exceptions import MCPError
+
+    try:
+        anyio.run(_serve, args, hub)
+    except Exception as error:
+        cause = _sole_cause(error)
+        if not isinstance(cause, (OSError, MCPError)):
+            raise
+        print(f"actionhub mcp-proxy: the upstream MCP server failed: {cause}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _sole_cause(error: BaseException) -> BaseException:
+    """The one error inside the task groups' exception groups, if it is one."""
+    while isinstance(inner := getattr(error, "exceptions", None), tuple) and len(inner) == 1:
+        error = inner[0]
+    return error
 
 
 def server_name(name: str) -> str:
