@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio
 import pytest
 from livehub import pending_of
-from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 
 from tests.e2e.site import free_port
 
@@ -106,6 +106,24 @@ async def test_it_returns_the_reviewers_reason_as_an_error_result_when_rejected(
     assert _text(result) == "denied by bob: no time travel today"
     assert result.structured_content is None
     assert _action(env, thread.decided["id"])["status"] == "rejected"
+
+
+async def test_it_returns_the_upstreams_error_result_and_reports_the_call_failed(env, reviewer):
+    async with _proxy(env) as proxy:
+        thread = reviewer(tool=NOW, approve=True)
+        result = await proxy.call_tool("get_current_time", {"timezone": "Mars/Olympus_Mons"})
+    assert result.is_error
+    assert "Mars/Olympus_Mons" in _text(result)
+    action = _wait_for_status(env, thread.decided["id"], "failed")
+    assert action["status"] == "failed" and action["error"] == _text(result)
+
+
+async def test_it_submits_nothing_for_a_tool_the_upstream_does_not_have(env):
+    async with _proxy(env) as proxy:
+        with pytest.raises(MCPError) as refused:
+            await proxy.call_tool("set_time", {"time": "12:00"})
+    assert refused.value.error.message == "Unknown tool: set_time"
+    assert pending_of(env, tool="mcp__time__set_time") is None
 
 
 async def test_it_sends_progress_while_the_call_is_held(env, reviewer):
@@ -200,6 +218,27 @@ async def test_it_refuses_every_call_when_actionhub_is_unreachable(env):
         result = await proxy.call_tool("get_current_time", {"timezone": "UTC"})
     assert result.is_error
     assert _text(result).startswith("Not run: ActionHub could not be asked for approval (could not reach ActionHub")
+
+
+def test_it_says_how_to_name_the_upstream_when_none_is_given(env):
+    done = subprocess.run([str(BIN / "actionhub"), "mcp-proxy", "--name", "time"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "give an upstream, either -- COMMAND [ARGS…] or --upstream-url URL" in done.stderr
+
+
+def test_it_says_in_one_line_when_the_upstream_cannot_start(env):
+    done = subprocess.run(
+        [str(BIN / "actionhub"), "mcp-proxy", "--", "/nonexistent/mcp-server"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "actionhub mcp-proxy: the upstream MCP server failed: "
+        "[Errno 2] No such file or directory: '/nonexistent/mcp-server'"
+    ]
 
 
 @pytest.fixture
