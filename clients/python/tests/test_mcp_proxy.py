@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -106,6 +107,50 @@ async def test_it_returns_the_reviewers_reason_as_an_error_result_when_rejected(
     assert _text(result) == "denied by bob: no time travel today"
     assert result.structured_content is None
     assert _action(env, thread.decided["id"])["status"] == "rejected"
+
+
+async def test_it_holds_two_calls_side_by_side(env, reviewer):
+    results = {}
+    async with _proxy(env) as proxy:
+
+        async def call(tool: str, arguments: dict) -> None:
+            results[tool] = await proxy.call_tool(tool, arguments)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(call, "get_current_time", {"timezone": "Europe/Lisbon"})
+            conversion = {"source_timezone": "UTC", "time": "09:30", "target_timezone": "UTC"}
+            tasks.start_soon(call, "convert_time", conversion)
+            with anyio.fail_after(15):
+                while pending_of(env, tool=NOW) is None or pending_of(env, tool=CONVERT) is None:
+                    await anyio.sleep(0.05)
+            assert not results
+            reviewer(tool=CONVERT, approve=True)
+            reviewer(tool=NOW, approve=True)
+    assert results["get_current_time"].structured_content["timezone"] == "Europe/Lisbon"
+    assert results["convert_time"].structured_content["target"]["timezone"] == "UTC"
+
+
+async def test_it_keeps_its_token_from_the_upstream(env):
+    marker = f"marker-{uuid.uuid4()}"
+    async with _proxy(env, env={**_env(env), "PROXY_TEST_MARKER": marker}) as proxy:
+        await proxy.list_tools()
+        environments = [_environ(pid) for pid in _pids() if marker in _environ(pid).get("PROXY_TEST_MARKER", "")]
+    upstream = [environ for environ in environments if "ACTIONHUB_URL" in environ and "ACTIONHUB_TOKEN" not in environ]
+    proxy_itself = [environ for environ in environments if "ACTIONHUB_TOKEN" in environ]
+    assert len(upstream) == 1 and len(proxy_itself) == 1
+
+
+def _pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+    return dict(pairs)
 
 
 async def test_it_returns_the_upstreams_error_result_and_reports_the_call_failed(env, reviewer):
