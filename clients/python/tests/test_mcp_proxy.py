@@ -3,6 +3,7 @@ over stdio, against the live ActionHub: each call waits for a reviewer in the qu
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -219,6 +220,35 @@ async def test_it_cancels_the_pending_action_when_the_client_cancels_the_call(en
         f"print(AuditEntry.objects.get(action_id='{held['id']}', event='action.cancelled').data['reason'])"
     )
     assert audited.strip() == "the MCP client cancelled the call"
+
+
+def test_it_cancels_a_held_call_when_the_client_goes_away(env):
+    """A client that quits (its end of stdin closes) without cancelling leaves nothing to approve."""
+    proxy = subprocess.Popen(
+        [str(BIN / "actionhub"), "mcp-proxy", "--name", "time", "--", *TIME_SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "quitter", "version": "1"}}
+    call = {"name": "get_current_time", "arguments": {"timezone": "UTC"}, "_meta": {"progressToken": "p1"}}
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call},
+    ):
+        proxy.stdin.write(json.dumps(message) + "\n")
+    proxy.stdin.flush()
+    while (line := json.loads(proxy.stdout.readline())).get("method") != "notifications/progress":
+        assert "id" not in line or line["id"] == 1, line
+    held = pending_of(env, tool=NOW)
+    assert held is not None and held["id"] in line["params"]["message"]
+    assert held["parameters"]["agent"] == "quitter"
+
+    proxy.stdin.close()
+    assert proxy.wait(timeout=20) == 0
+    assert _action(env, held["id"])["status"] == "cancelled"
 
 
 async def test_it_answers_at_once_with_the_action_id_and_waits_in_actionhub_await(env, reviewer):

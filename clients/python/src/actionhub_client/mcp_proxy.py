@@ -73,13 +73,15 @@ def run(args: argparse.Namespace) -> int:
     except ActionHubError as error:
         print(f"actionhub mcp-proxy: {error}", file=sys.stderr)
         return 2
+    # The SDK's own HTTP client (httpx2) carries the streamable HTTP transport.
+    from httpx2 import HTTPError as UpstreamHTTPError
     from mcp.shared.exceptions import MCPError
 
     try:
         anyio.run(_serve, args, hub)
     except Exception as error:
         cause = _sole_cause(error)
-        if not isinstance(cause, (OSError, MCPError)):
+        if not isinstance(cause, (OSError, MCPError, UpstreamHTTPError)):
             raise
         print(f"actionhub mcp-proxy: the upstream MCP server failed: {cause}", file=sys.stderr)
         return 1
