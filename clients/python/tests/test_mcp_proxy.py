@@ -37,7 +37,7 @@ async def _session(command: str, args: list[str], env: dict[str, str] | None = N
     with open(os.devnull, "w") as quiet:
         server = StdioServerParameters(command=command, args=args, env=env)
         async with stdio_client(server, errlog=quiet) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
+            session.hello = await session.initialize()
             yield session
 
 
@@ -72,6 +72,8 @@ async def test_it_lists_the_upstreams_tools_unchanged(env):
     assert [tool.name for tool in listed.tools] == ["get_current_time", "convert_time"]
     assert listed.model_dump() == upstream.model_dump()
     assert listed.tools[0].annotations.read_only_hint is True
+    assert proxy.hello.server_info.name == direct.hello.server_info.name == "mcp-time"
+    assert "waits for a human reviewer's approval in ActionHub" in proxy.hello.instructions
 
 
 async def test_it_holds_a_call_until_a_reviewer_approves_and_returns_the_upstreams_answer(env, reviewer):

@@ -154,7 +154,7 @@ async def _serve(args: argparse.Namespace, hub: AsyncClient) -> None:
             info.name,
             version=info.version,
             title=info.title,
-            instructions=hello.instructions,
+            instructions=_instructions(hello.instructions, return_pending=args.return_pending),
             on_list_tools=proxy.list_tools,
             on_call_tool=proxy.call_tool,
         )
@@ -304,6 +304,21 @@ class Proxy:
             await self.hub.outcome(action.id, ok=ok, output=text if ok else "", error="" if ok else text or "isError")
         except ActionHubError as error:
             print(f"actionhub mcp-proxy: could not report the outcome of {action.id}: {error}", file=sys.stderr)
+
+
+def _instructions(upstream: str | None, *, return_pending: bool) -> str:
+    """The upstream's instructions, and what a held call means for the model."""
+    held = (
+        f"A held call answers at once with an action id: wait for it with the {AWAIT_TOOL} tool."
+        if return_pending
+        else "A call may take a while to answer."
+    )
+    note = (
+        "Each tool call of this server waits for a human reviewer's approval in ActionHub. "
+        f"{held} A refused call returns an error result with the reviewer's reason: "
+        "do not retry it unchanged."
+    )
+    return f"{upstream}\n\n{note}" if upstream else note
 
 
 def _client_name(ctx: ServerRequestContext[Any]) -> str:
