@@ -33,6 +33,8 @@ AWAIT_TOOL = "actionhub_await"
 AWAIT_SECONDS = 45.0
 # How often a held call tells the client it is still waiting (clients that honour progress reset their timeout).
 PROGRESS_SECONDS = 5.0
+# How long withdrawing an abandoned call may hold up the client's cancellation.
+CANCEL_SECONDS = 10.0
 HINTS = {
     "read_only_hint": "readOnlyHint",
     "destructive_hint": "destructiveHint",
@@ -293,7 +295,10 @@ class Proxy:
                     await ctx.session.report_progress(round(time.monotonic() - started, 1), None, message)
                     await anyio.sleep(PROGRESS_SECONDS)
         except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True), suppress(ActionHubError):
+            with (
+                anyio.CancelScope(shield=True, deadline=anyio.current_time() + CANCEL_SECONDS),
+                suppress(ActionHubError),
+            ):
                 await self.hub.cancel(action.id, reason="the MCP client cancelled the call")
             raise
         return decided
