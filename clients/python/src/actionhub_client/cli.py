@@ -12,6 +12,7 @@ import sys
 
 COMMANDS: dict[str, str] = {
     "hook": "actionhub_client.hook",
+    "mcp-proxy": "actionhub_client.mcp_proxy",
 }
 
 
