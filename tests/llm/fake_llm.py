@@ -1,5 +1,8 @@
 """A real HTTP server on loopback speaking both LLM wires (Ollama and OpenAI-compatible), for tests and dev.
 
+Besides the streamed replies ActionHub asks for, the OpenAI wire answers `"stream": false` with one
+chat.completion, and scripted `turns` let an agent framework's own runner see the model call a tool.
+
 Standalone: `python tests/llm/fake_llm.py --port 11434` serves until Ctrl-C."""
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
@@ -19,8 +23,20 @@ MODES = ("ok", "garbage", "http_500", "truncated", "slow", "drop", "fail_midway"
 GARBAGE = b"<html><body><h1>502 Bad Gateway</h1>or rather, good garbage</body></html>"
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """A model turn that calls the tool `name` with `arguments` instead of answering in text."""
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    id: str = "call_1"
+
+
 class FakeLLMServer:
-    """Tests may change `models`, `reply`, `mode`, `delay` and `api_key` between requests.
+    """Tests may change `models`, `reply`, `turns`, `mode`, `delay` and `api_key` between requests.
+
+    `turns` scripts the OpenAI wire: each chat request takes the first turn left, a text reply or a
+    `ToolCall`; with none left it answers `reply`. The Ollama wire always answers `reply`.
 
     `requests` records each request as {"method", "path", "json", "headers", "peer"}; header names are
     lower-cased and `peer` is the client's (host, port), which tells connections apart. `sent` records
@@ -31,6 +47,8 @@ class FakeLLMServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.models = ["llama3.2", "qwen2.5:0.5b"]
         self.reply = "Hello from the fake LLM."
+        self.turns: list[str | ToolCall] = []
+        self._turns_lock = threading.Lock()
         self.mode = "ok"
         self.delay = 0.0
         self.api_key: str | None = None
@@ -68,9 +86,13 @@ class FakeLLMServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def chunks(self) -> list[str]:
-        """The reply cut into word-sized deltas that join back to exactly the reply."""
-        return re.findall(r"[^ ]+ *| +", self.reply)
+    def chunks(self, text: str | None = None) -> list[str]:
+        """The reply (or `text`) cut into word-sized deltas that join back to exactly it."""
+        return re.findall(r"[^ ]+ *| +", self.reply if text is None else text)
+
+    def next_turn(self) -> str | ToolCall:
+        with self._turns_lock:
+            return self.turns.pop(0) if self.turns else self.reply
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -188,23 +210,48 @@ class _Handler(BaseHTTPRequestHandler):
         model = str(body.get("model", ""))
         if not self._known_model(model):
             return
+        turn = self.llm.next_turn()
+        if body.get("stream") is not True:
+            self._openai_completion(model, turn)
+            return
 
-        def event(delta: dict[str, str], finish_reason: str | None = None) -> str:
+        def event(delta: dict[str, Any], finish_reason: str | None = None) -> str:
             choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
             return f"data: {json.dumps({'model': model, 'choices': [choice]})}\n\n"
 
         # A role-only first delta and an empty finishing one, as OpenAI sends them.
-        chunks = self._chunks()
-        events = [event({"role": "assistant"}), *(event({"content": chunk}) for chunk in chunks)]
+        if isinstance(turn, ToolCall):
+            chunks: list[str] = []
+            events = [event({"role": "assistant"}), event({"tool_calls": [{"index": 0, **_tool_call(turn)}]})]
+        else:
+            chunks = self._chunks(turn)
+            events = [event({"role": "assistant"}), *(event({"content": chunk}) for chunk in chunks)]
         texts = ["", *chunks]
         if self.llm.mode == "fail_midway":
             events.append(f"data: {json.dumps({'error': {'message': 'model runner stopped unexpectedly'}})}\n\n")
         elif self.llm.mode != "truncated":
-            events += [event({}, "stop"), "data: [DONE]\n\n"]
+            events += [event({}, "tool_calls" if isinstance(turn, ToolCall) else "stop"), "data: [DONE]\n\n"]
         self._stream("text/event-stream", events, texts)
 
-    def _chunks(self) -> list[str]:
-        chunks = self.llm.chunks()
+    def _openai_completion(self, model: str, turn: str | ToolCall) -> None:
+        """One chat.completion, as OpenAI answers a request that does not ask to stream."""
+        if isinstance(turn, ToolCall):
+            message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [_tool_call(turn)]}
+            finish_reason = "tool_calls"
+        else:
+            message, finish_reason = {"role": "assistant", "content": turn}, "stop"
+        completion = {
+            "id": f"chatcmpl-fake-{len(self.llm.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        self._send_json(200, completion)
+
+    def _chunks(self, text: str | None = None) -> list[str]:
+        chunks = self.llm.chunks(text)
         return chunks[: len(chunks) // 2] if self.llm.mode == "fail_midway" else chunks
 
     def _stream(self, content_type: str, pieces: list[str], texts: list[str]) -> None:
@@ -224,6 +271,10 @@ class _Handler(BaseHTTPRequestHandler):
             if index < len(texts) and texts[index]:
                 self.llm.sent.append((time.time(), texts[index]))
         self.wfile.write(b"0\r\n\r\n")
+
+
+def _tool_call(turn: ToolCall) -> dict[str, Any]:
+    return {"id": turn.id, "type": "function", "function": {"name": turn.name, "arguments": json.dumps(turn.arguments)}}
 
 
 def main() -> None:

@@ -35,16 +35,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from langgraph.types import Command, Interrupt
 
+from actionhub_client._verdict import Verdict, verdict
 from actionhub_client.client import AsyncClient, Client
 from actionhub_client.errors import ActionHubError
-from actionhub_client.models import Action
 
 AGENT = "langgraph"
 HITL_DECISIONS = ("approve", "edit", "reject", "respond")
@@ -53,42 +51,6 @@ HITL_DECISIONS = ("approve", "edit", "reject", "respond")
 class UnanswerableInterrupt(ActionHubError):
     """The request allows no answer that says what ActionHub decided (e.g. a denial where neither
     respond nor ignore is allowed): the graph is left paused."""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What ActionHub's decision means for one requested call: `kind` is approve, edit or refuse."""
-
-    kind: str
-    name: str
-    args: dict[str, Any]
-    message: str = ""
-
-
-def verdict(name: str, args: dict[str, Any], action: Action, *, timeout: float | None = None) -> Verdict:
-    """What `action` (ActionHub's decision on the call `name(args)`) means; `timeout` is how long the
-    wait was, for the message of a request cancelled because nobody decided in time."""
-    if not action.approved:
-        if action.status == "cancelled" and timeout is not None:
-            return Verdict("refuse", name, args, f"denied by ActionHub: no reviewer decided within {timeout:g} s")
-        return Verdict("refuse", name, args, action.denial())
-    approved_name = action.parameters.get("tool", name)
-    approved_args = action.parameters.get("input")
-    if not isinstance(approved_args, dict):
-        approved_args = args
-    by = ", ".join(action.decision.by) or "ActionHub"
-    if approved_name != name:
-        return Verdict("refuse", name, args, f"denied by {by}: approved only as a call to {approved_name}, not {name}")
-    if approved_args != args:
-        return Verdict("edit", name, approved_args, f"denied by {by}: {_edited_refusal(approved_args)}")
-    return Verdict("approve", name, args)
-
-
-def _edited_refusal(args: dict[str, Any]) -> str:
-    return (
-        f"approved only with changed arguments {json.dumps(args, sort_keys=True)}, which this request does not "
-        "allow; the original call was not approved"
-    )
 
 
 class Shape(Protocol):
@@ -377,4 +339,4 @@ async def arun(
     raise RuntimeError(f"the graph still asked for approval after {max_rounds} rounds")
 
 
-__all__ = ["Shape", "UnanswerableInterrupt", "Verdict", "aresolve", "arun", "resolve", "run", "shape_of", "verdict"]
+__all__ = ["Shape", "UnanswerableInterrupt", "aresolve", "arun", "resolve", "run", "shape_of"]
