@@ -1,7 +1,8 @@
 """A real HTTP server on loopback speaking both LLM wires (Ollama and OpenAI-compatible), for tests and dev.
 
 Besides the streamed replies ActionHub asks for, the OpenAI wire answers `"stream": false` with one
-chat.completion, and scripted `turns` let an agent framework's own runner see the model call a tool.
+chat.completion and serves `/v1/responses` (not streamed), and scripted `turns` let an agent
+framework's own runner see the model call a tool, or a hosted MCP server ask to approve one.
 
 Standalone: `python tests/llm/fake_llm.py --port 11434` serves until Ctrl-C."""
 
@@ -32,11 +33,25 @@ class ToolCall:
     id: str = "call_1"
 
 
+@dataclass(frozen=True)
+class McpApproval:
+    """A Responses API turn in which a hosted MCP server asks to approve its tool `name`."""
+
+    server_label: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    id: str = "mcpr_1"
+
+
+Turn = str | ToolCall | McpApproval
+
+
 class FakeLLMServer:
     """Tests may change `models`, `reply`, `turns`, `mode`, `delay` and `api_key` between requests.
 
-    `turns` scripts the OpenAI wire: each chat request takes the first turn left, a text reply or a
-    `ToolCall`; with none left it answers `reply`. The Ollama wire always answers `reply`.
+    `turns` scripts the OpenAI wire: each request takes the first turn left, a text reply, a
+    `ToolCall` or (Responses API only) an `McpApproval`; with none left it answers `reply`. The Ollama
+    wire always answers `reply`.
 
     `requests` records each request as {"method", "path", "json", "headers", "peer"}; header names are
     lower-cased and `peer` is the client's (host, port), which tells connections apart. `sent` records
@@ -47,7 +62,7 @@ class FakeLLMServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.models = ["llama3.2", "qwen2.5:0.5b"]
         self.reply = "Hello from the fake LLM."
-        self.turns: list[str | ToolCall] = []
+        self.turns: list[Turn] = []
         self._turns_lock = threading.Lock()
         self.mode = "ok"
         self.delay = 0.0
@@ -90,7 +105,7 @@ class FakeLLMServer:
         """The reply (or `text`) cut into word-sized deltas that join back to exactly it."""
         return re.findall(r"[^ ]+ *| +", self.reply if text is None else text)
 
-    def next_turn(self) -> str | ToolCall:
+    def next_turn(self) -> Turn:
         with self._turns_lock:
             return self.turns.pop(0) if self.turns else self.reply
 
@@ -124,7 +139,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle({"/api/tags": self._tags, "/v1/models": self._models})
 
     def do_POST(self) -> None:
-        self._handle({"/api/chat": self._ollama_chat, "/v1/chat/completions": self._openai_chat})
+        self._handle(
+            {
+                "/api/chat": self._ollama_chat,
+                "/v1/chat/completions": self._openai_chat,
+                "/v1/responses": self._responses,
+            }
+        )
 
     def _handle(self, routes: dict[str, Callable[[dict[str, Any]], None]]) -> None:
         body = self._read_json()
@@ -211,6 +232,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._known_model(model):
             return
         turn = self.llm.next_turn()
+        if isinstance(turn, McpApproval):
+            self._error(400, "hosted MCP approvals exist on the Responses API only")
+            return
         if body.get("stream") is not True:
             self._openai_completion(model, turn)
             return
@@ -249,6 +273,62 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }
         self._send_json(200, completion)
+
+    def _responses(self, body: dict[str, Any]) -> None:
+        """One Responses API response, as OpenAI answers a request that does not ask to stream."""
+        model = str(body.get("model", ""))
+        if not self._known_model(model):
+            return
+        if body.get("stream") is True:
+            self._error(400, "this server does not stream the Responses API")
+            return
+        turn = self.llm.next_turn()
+        number = len(self.llm.requests)
+        if isinstance(turn, ToolCall):
+            item: dict[str, Any] = {
+                "type": "function_call",
+                "id": f"fc_{number}",
+                "call_id": turn.id,
+                "name": turn.name,
+                "arguments": json.dumps(turn.arguments),
+                "status": "completed",
+            }
+        elif isinstance(turn, McpApproval):
+            item = {
+                "type": "mcp_approval_request",
+                "id": turn.id,
+                "server_label": turn.server_label,
+                "name": turn.name,
+                "arguments": json.dumps(turn.arguments),
+            }
+        else:
+            text = {"type": "output_text", "text": turn, "annotations": []}
+            item = {
+                "type": "message",
+                "id": f"msg_{number}",
+                "role": "assistant",
+                "status": "completed",
+                "content": [text],
+            }
+        response = {
+            "id": f"resp_{number}",
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": model,
+            "status": "completed",
+            "output": [item],
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "usage": {
+                "input_tokens": 1,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 1,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 2,
+            },
+        }
+        self._send_json(200, response)
 
     def _chunks(self, text: str | None = None) -> list[str]:
         chunks = self.llm.chunks(text)

@@ -10,12 +10,21 @@ from typing import Any
 import pytest
 from actionhub_client import AsyncClient
 from actionhub_client.openai_agents import approval_handler, resolve, run
-from agents import Agent, OpenAIChatCompletionsModel, RunConfig, RunContextWrapper, Runner, function_tool
+from agents import (
+    Agent,
+    HostedMCPTool,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+    RunConfig,
+    RunContextWrapper,
+    Runner,
+    function_tool,
+)
 from agents.tool import MCPToolApprovalRequest
 from openai import AsyncOpenAI
 from openai.types.responses.response_output_item import McpApprovalRequest
 
-from tests.llm.fake_llm import FakeLLMServer, ToolCall
+from tests.llm.fake_llm import FakeLLMServer, McpApproval, ToolCall
 
 # Nothing leaves the machine: no traces are exported, and the model is the loopback server.
 NO_TRACING = RunConfig(tracing_disabled=True)
@@ -112,6 +121,25 @@ async def test_it_resolves_a_paused_run_the_caller_drives(hub, reviewer, llm):
     assert ran == ["tmp/cache"] and result.final_output == "Done."
 
 
+async def test_it_resolves_a_streamed_run(hub, reviewer, llm):
+    tool, ran = _name("delete_file"), []
+    llm.turns = [ToolCall(tool, {"path": "tmp/cache"}), "Cleared."]
+    agent = _agent(llm, tool, ran)
+    streamed = Runner.run_streamed(agent, "clear the cache", run_config=NO_TRACING)
+    async for _ in streamed.stream_events():
+        pass
+    assert [item.name for item in streamed.interruptions] == [tool]
+
+    reviewer(tool=tool, approve=True)
+    async with _client(hub) as client:
+        state = await resolve(streamed, client=client, timeout=20)
+    resumed = Runner.run_streamed(agent, state, run_config=NO_TRACING)
+    async for _ in resumed.stream_events():
+        pass
+    assert ran == ["tmp/cache"] and resumed.final_output == "Cleared."
+    assert llm.requests[-1]["json"]["stream"] is True
+
+
 async def test_it_rejects_a_call_nobody_decided_in_time(hub, llm):
     tool, ran = _name("delete_file"), []
     llm.turns = [ToolCall(tool, {"path": "build/old.log"}), "Nobody answered."]
@@ -126,6 +154,48 @@ def _mcp_request(tool: str, arguments: str) -> MCPToolApprovalRequest:
         id="mcpr_1", arguments=arguments, name=tool, server_label="github", type="mcp_approval_request"
     )
     return MCPToolApprovalRequest(ctx_wrapper=RunContextWrapper(context=None), data=data)
+
+
+def _hosted_agent(llm: FakeLLMServer, client: AsyncClient) -> Agent[Any]:
+    """An agent whose model's hosted MCP server (never contacted here) asks before each tool call."""
+    openai = AsyncOpenAI(base_url=f"{llm.url}/v1", api_key="loopback", max_retries=0)
+    hosted = HostedMCPTool(
+        tool_config={
+            "type": "mcp",
+            "server_label": "github",
+            "server_url": "http://127.0.0.1:9/mcp",
+            "require_approval": "always",
+        },
+        on_approval_request=approval_handler(client=client, timeout=20),
+    )
+    model = OpenAIResponsesModel(model="llama3.2", openai_client=openai)
+    return Agent(name="maintainer", tools=[hosted], model=model)
+
+
+def _approval_responses(llm: FakeLLMServer) -> list[dict[str, Any]]:
+    items = llm.requests[-1]["json"]["input"]
+    return [item for item in items if isinstance(item, dict) and item.get("type") == "mcp_approval_response"]
+
+
+async def test_it_approves_a_hosted_mcp_call_through_the_runner(hub, reviewer, llm):
+    tool = _name("delete_repo")
+    llm.turns = [McpApproval("github", tool, {"repo": "old-site"}), "Deleted old-site."]
+    reviewer(tool=f"mcp__github__{tool}", approve=True)
+    async with _client(hub) as client:
+        result = await Runner.run(_hosted_agent(llm, client), "delete old-site", run_config=NO_TRACING)
+    assert result.final_output == "Deleted old-site."
+    [response] = _approval_responses(llm)
+    assert response["approve"] is True and response["approval_request_id"] == "mcpr_1"
+
+
+async def test_it_rejects_a_hosted_mcp_call_through_the_runner_with_the_reason(hub, reviewer, llm):
+    tool = _name("delete_repo")
+    llm.turns = [McpApproval("github", tool, {"repo": "old-site"}), "I left it."]
+    reviewer(tool=f"mcp__github__{tool}", approve=False, reason="archive it instead")
+    async with _client(hub) as client:
+        await Runner.run(_hosted_agent(llm, client), "delete old-site", run_config=NO_TRACING)
+    [response] = _approval_responses(llm)
+    assert response["approve"] is False and response["reason"] == "denied by bob: archive it instead"
 
 
 async def test_it_answers_a_hosted_mcp_approval_request(hub, reviewer):
