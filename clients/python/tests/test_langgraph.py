@@ -8,8 +8,8 @@ import uuid
 from typing import Any, TypedDict
 
 import pytest
-from actionhub_client import AsyncClient, Client
-from actionhub_client.langgraph import UnanswerableInterrupt, arun, resolve, run
+from actionhub_client import AsyncClient, BadRequest, Client
+from actionhub_client.langgraph import UnanswerableInterrupt, aresolve, arun, resolve, run
 from langchain.agents import create_agent
 from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain_core.language_models import BaseChatModel
@@ -87,11 +87,9 @@ def test_it_accepts_an_agent_inbox_interrupt_once_approved(hub, reviewer):
 
         # The request reached ActionHub as a tool call of this thread.
         thread = config["configurable"]["thread_id"]
-        status, page = hub.api("alice", "GET", "/actions?mine=1&action_type=tool_call&limit=200")
-        asked = [a for a in page["results"] if a["parameters"]["tool"] == tool]
-    assert status == 200 and len(asked) == 1
-    assert asked[0]["parameters"]["agent"] == "langgraph" and asked[0]["parameters"]["session_id"] == thread
-    assert asked[0]["status"] == "approved"
+    [asked] = _mine(hub, tool)
+    assert asked["parameters"]["agent"] == "langgraph" and asked["parameters"]["session_id"] == thread
+    assert asked["status"] == "approved"
 
 
 def test_it_resumes_an_agent_inbox_interrupt_with_the_reviewers_edit(hub, reviewer):
@@ -141,6 +139,59 @@ def test_it_cancels_the_request_when_nobody_decides_in_time(hub):
         final = run(graph, {"args": {"command": "make deploy"}}, config, client=client, timeout=1)
     assert final["ran"] == [] and final["feedback"].startswith("denied by ActionHub:")
     assert pending_of(hub, tool=tool) is None
+
+
+def _two_requests_graph(first: str, second: str):
+    """One node asking about two calls at once."""
+
+    def review(state: InboxState) -> InboxState:
+        config = {"allow_accept": True, "allow_edit": True, "allow_respond": True, "allow_ignore": True}
+        interrupt(
+            [
+                {"action_request": {"action": first, "args": {"command": "make clean"}}, "config": config},
+                {"action_request": {"action": second, "args": {}}, "config": config},
+            ]
+        )
+        return {"ran": []}
+
+    builder = StateGraph(InboxState)
+    builder.add_node("review", review)
+    builder.add_edge(START, "review")
+    builder.add_edge("review", END)
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+def _mine(hub, tool: str) -> list[dict[str, Any]]:
+    status, page = hub.api("alice", "GET", "/actions?mine=1&action_type=tool_call&limit=200")
+    assert status == 200, page
+    return [action for action in page["results"] if action["parameters"]["tool"] == tool]
+
+
+def test_it_withdraws_the_requests_of_a_batch_it_cannot_finish(hub):
+    # A tool name longer than ActionHub takes: the second submit is refused.
+    first, second = _name("run_command"), "w" * 201
+    graph, config = _two_requests_graph(first, second), _config()
+    graph.invoke({"args": {}}, config)
+    with _client(hub) as client, pytest.raises(BadRequest):
+        resolve(graph, config, client=client, timeout=20)
+    [asked] = _mine(hub, first)
+    assert asked["status"] == "cancelled"
+    assert graph.get_state(config).interrupts
+
+
+def test_it_withdraws_the_requests_of_an_async_batch_it_cannot_finish(hub):
+    # A tool name longer than ActionHub takes: the second submit is refused.
+    first, second = _name("run_command"), "w" * 201
+    graph, config = _two_requests_graph(first, second), _config()
+    graph.invoke({"args": {}}, config)
+
+    async def drive() -> None:
+        async with AsyncClient(hub.url, hub.tokens["alice"]) as client:
+            await aresolve(graph, config, client=client, timeout=20)
+
+    with pytest.raises(BadRequest):
+        asyncio.run(drive())
+    assert [action["status"] for action in _mine(hub, first)] == ["cancelled"]
 
 
 # LangChain's agent with HumanInTheLoopMiddleware, driven by a scripted chat model.

@@ -1,12 +1,30 @@
-"""What ActionHub's decision on one call means to an adapter: run it, run it as edited, or refuse."""
+"""The adapters' common ground: asking ActionHub about a batch of calls, and what its decision on
+each means (run it, run it as edited, or refuse)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from actionhub_client.client import AsyncClient, Client
+from actionhub_client.errors import ActionHubError
 from actionhub_client.models import Action
+
+GAVE_UP = "its requester stopped waiting: another request of the same batch failed"
+UNAPPLIED = "which this request does not allow"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call an adapter asks about: its name and arguments, and what `submit_tool_call` gets."""
+
+    name: str
+    args: dict[str, Any]
+    submission: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -26,7 +44,7 @@ def verdict(
     action: Action,
     *,
     timeout: float | None = None,
-    unapplied: str = "which this request does not allow",
+    unapplied: str = UNAPPLIED,
 ) -> Verdict:
     """What `action`, ActionHub's decision on the call `name(args)`, means. `timeout` is how long
     the wait was (for the message when nobody decided in time); `unapplied` ends the refusal of an
@@ -47,3 +65,53 @@ def verdict(
         refusal = f"denied by {by}: approved only with changed arguments {changed}, {unapplied}"
         return Verdict("edit", name, approved_args, f"{refusal}; the call as made was not approved")
     return Verdict("approve", name, args)
+
+
+def decide_all(
+    client: Client, calls: Sequence[Call], *, timeout: float | None, unapplied: str = UNAPPLIED
+) -> list[Verdict]:
+    """Submit every call, then wait for each decision. Every request reaches the queue before the
+    first wait, so reviewers see a batch together; if any submit or wait fails, the requests still
+    pending are withdrawn before the error is raised, so nobody decides what nobody waits for."""
+    actions: list[Action] = []
+    verdicts: list[Verdict] = []
+    try:
+        for call in calls:
+            actions.append(client.submit_tool_call(**call.submission))
+        for call, action in zip(calls, actions, strict=True):
+            decided = client.wait(action.id, timeout=timeout, until="decided")
+            verdicts.append(verdict(call.name, call.args, decided, timeout=timeout, unapplied=unapplied))
+    except BaseException:
+        for action in actions[len(verdicts) :]:
+            with contextlib.suppress(ActionHubError):
+                client.cancel(action.id, reason=GAVE_UP)
+        raise
+    return verdicts
+
+
+async def adecide_all(
+    client: AsyncClient, calls: Sequence[Call], *, timeout: float | None, unapplied: str = UNAPPLIED
+) -> list[Verdict]:
+    """`decide_all` for asyncio: the submits, then the waits, run together."""
+    submitted = await asyncio.gather(
+        *(client.submit_tool_call(**call.submission) for call in calls), return_exceptions=True
+    )
+    actions = [result for result in submitted if isinstance(result, Action)]
+    if failure := next((result for result in submitted if isinstance(result, BaseException)), None):
+        for action in actions:
+            with contextlib.suppress(ActionHubError):
+                await client.cancel(action.id, reason=GAVE_UP)
+        raise failure
+    # A cancelled wait withdraws its own pending request.
+    waits = [asyncio.ensure_future(client.wait(action.id, timeout=timeout, until="decided")) for action in actions]
+    try:
+        decided = await asyncio.gather(*waits)
+    except BaseException:
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        raise
+    return [
+        verdict(call.name, call.args, action, timeout=timeout, unapplied=unapplied)
+        for call, action in zip(calls, decided, strict=True)
+    ]

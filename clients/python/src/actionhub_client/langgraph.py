@@ -33,14 +33,13 @@ decision rather than a second request.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from langgraph.types import Command, Interrupt
 
-from actionhub_client._verdict import Verdict, verdict
+from actionhub_client._verdict import Call, Verdict, adecide_all, decide_all
 from actionhub_client.client import AsyncClient, Client
 from actionhub_client.errors import ActionHubError
 
@@ -206,6 +205,24 @@ def _submission(thread_id: str, interrupt: Interrupt, index: int, name: str, arg
     }
 
 
+def _calls(thread_id: str, pending: Sequence[Interrupt], shapes: Sequence[Shape]) -> list[Call]:
+    """Every call the interrupts ask about, in order."""
+    return [
+        Call(name, args, _submission(thread_id, interrupt, index, name, args))
+        for interrupt, shape in zip(pending, shapes, strict=True)
+        for index, (name, args) in enumerate(shape.calls)
+    ]
+
+
+def _command(pending: Sequence[Interrupt], shapes: Sequence[Shape], verdicts: Sequence[Verdict]) -> Command:
+    """The resume value of each interrupt, keyed by its id, from the verdicts in `_calls` order."""
+    resume = {}
+    remaining = iter(verdicts)
+    for interrupt, shape in zip(pending, shapes, strict=True):
+        resume[interrupt.id] = shape.answer([next(remaining) for _ in shape.calls])
+    return Command(resume=resume)
+
+
 def _pending(graph: Any, config: dict[str, Any], interrupts: Sequence[Interrupt] | None) -> Sequence[Interrupt]:
     return graph.get_state(config).interrupts if interrupts is None else interrupts
 
@@ -228,28 +245,15 @@ def resolve(
     if not pending:
         return None
     shapes = [shape_of(interrupt) for interrupt in pending]
+    calls = _calls(thread_id, pending, shapes)
     own = client is None
     hub = client or Client()
     try:
-        # Every request reaches the queue before the first wait, so reviewers see them together.
-        submitted = [
-            [
-                hub.submit_tool_call(**_submission(thread_id, interrupt, index, name, args))
-                for index, (name, args) in enumerate(shape.calls)
-            ]
-            for interrupt, shape in zip(pending, shapes, strict=True)
-        ]
-        resume = {}
-        for interrupt, shape, actions in zip(pending, shapes, submitted, strict=True):
-            verdicts = [
-                verdict(name, args, hub.wait(action.id, timeout=timeout, until="decided"), timeout=timeout)
-                for (name, args), action in zip(shape.calls, actions, strict=True)
-            ]
-            resume[interrupt.id] = shape.answer(verdicts)
+        verdicts = decide_all(hub, calls, timeout=timeout)
     finally:
         if own:
             hub.close()
-    return Command(resume=resume)
+    return _command(pending, shapes, verdicts)
 
 
 async def aresolve(
@@ -260,31 +264,21 @@ async def aresolve(
     client: AsyncClient | None = None,
     timeout: float | None = None,
 ) -> Command | None:
-    """`resolve` for asyncio: the requests are waited on together."""
+    """`resolve` for asyncio: the requests are submitted together, then waited on together."""
     thread_id = _thread_id(config)
     pending = (await graph.aget_state(config)).interrupts if interrupts is None else interrupts
     if not pending:
         return None
     shapes = [shape_of(interrupt) for interrupt in pending]
+    calls = _calls(thread_id, pending, shapes)
     own = client is None
     hub = client or AsyncClient()
-
-    async def decide(interrupt: Interrupt, index: int, name: str, args: dict[str, Any]) -> Verdict:
-        action = await hub.submit_tool_call(**_submission(thread_id, interrupt, index, name, args))
-        action = await hub.wait(action.id, timeout=timeout, until="decided")
-        return verdict(name, args, action, timeout=timeout)
-
     try:
-        resume = {}
-        for interrupt, shape in zip(pending, shapes, strict=True):
-            verdicts = await asyncio.gather(
-                *(decide(interrupt, index, name, args) for index, (name, args) in enumerate(shape.calls))
-            )
-            resume[interrupt.id] = shape.answer(list(verdicts))
+        verdicts = await adecide_all(hub, calls, timeout=timeout)
     finally:
         if own:
             await hub.aclose()
-    return Command(resume=resume)
+    return _command(pending, shapes, verdicts)
 
 
 def run(

@@ -24,7 +24,6 @@ approval_handler())` answers `{"approve": True}` once approved, or `{"approve": 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 from agents import Agent, Runner, RunResult, RunState, ToolApprovalItem
 from agents.tool import MCPToolApprovalFunctionResult, MCPToolApprovalRequest
 
-from actionhub_client._verdict import Verdict, verdict
+from actionhub_client._verdict import Call, adecide_all
 from actionhub_client.client import AsyncClient
 from actionhub_client.errors import ActionHubError
 
@@ -60,18 +59,10 @@ def _tool_name(item: ToolApprovalItem) -> str:
     return f"mcp__{server}__{name}" if server else name
 
 
-async def _decide(
-    hub: AsyncClient,
-    name: str,
-    args: dict[str, Any],
-    *,
-    external_id: str | None,
-    session_id: str | None,
-    timeout: float | None,
-) -> Verdict:
-    action = await hub.submit_tool_call(name, args, agent=AGENT, session_id=session_id, external_id=external_id)
-    action = await hub.wait(action.id, timeout=timeout, until="decided")
-    return verdict(name, args, action, timeout=timeout, unapplied=UNAPPLIED)
+def _call(name: str, arguments: Any, *, external_id: str | None, session_id: str | None) -> Call:
+    args = _input(arguments)
+    submission = {"tool": name, "input": args, "agent": AGENT, "session_id": session_id, "external_id": external_id}
+    return Call(name, args, submission)
 
 
 async def resolve(
@@ -82,28 +73,17 @@ async def resolve(
     session_id: str | None = None,
 ) -> RunState:
     """Decide every pending approval of a paused run through ActionHub; returns the state to pass to
-    `Runner.run(agent, state)`. The requests are waited on together. `timeout` bounds each wait (None:
+    `Runner.run(agent, state)`. The requests are submitted, then waited on, together. `timeout` bounds each wait (None:
     until a reviewer decides); on timeout the request is cancelled and the call rejected."""
     state = paused if isinstance(paused, RunState) else paused.to_state()
     items = state.get_interruptions()
     if not items:
         return state
+    calls = [_call(_tool_name(item), item.arguments, external_id=item.call_id, session_id=session_id) for item in items]
     own = client is None
     hub = client or AsyncClient()
     try:
-        verdicts = await asyncio.gather(
-            *(
-                _decide(
-                    hub,
-                    _tool_name(item),
-                    _input(item.arguments),
-                    external_id=item.call_id,
-                    session_id=session_id,
-                    timeout=timeout,
-                )
-                for item in items
-            )
-        )
+        verdicts = await adecide_all(hub, calls, timeout=timeout, unapplied=UNAPPLIED)
     finally:
         if own:
             await hub.aclose()
@@ -154,13 +134,13 @@ def approval_handler(
 
     async def on_approval_request(request: MCPToolApprovalRequest) -> MCPToolApprovalFunctionResult:
         data = request.data
-        name = f"mcp__{data.server_label}__{data.name}"
+        call = _call(
+            f"mcp__{data.server_label}__{data.name}", data.arguments, external_id=data.id, session_id=session_id
+        )
         hub = client
         try:
             hub = hub or AsyncClient()
-            decided = await _decide(
-                hub, name, _input(data.arguments), external_id=data.id, session_id=session_id, timeout=timeout
-            )
+            [decided] = await adecide_all(hub, [call], timeout=timeout, unapplied=UNAPPLIED)
         except ActionHubError as error:
             return {"approve": False, "reason": f"denied by ActionHub: it could not be asked ({error})"}
         finally:
