@@ -141,6 +141,35 @@ def test_it_cancels_the_request_when_nobody_decides_in_time(hub):
     assert pending_of(hub, tool=tool) is None
 
 
+def test_it_answers_a_thread_resolved_again_with_the_same_decision(hub, reviewer):
+    tool = _name("run_command")
+    graph, config = _inbox_graph(tool), _config()
+    graph.invoke({"args": {"command": "make clean"}}, config)
+    reviewer(tool=tool, approve=False, reason="not now")
+    with _client(hub) as client:
+        first = resolve(graph, config, client=client, timeout=20)
+        # A host that lost the answer before resuming asks again: no second request, same answer.
+        again = resolve(graph, config, client=client, timeout=1)
+    assert again.resume == first.resume
+    assert [action["status"] for action in _mine(hub, tool)] == ["rejected"]
+
+
+def test_it_asks_again_for_a_request_it_had_withdrawn(hub, reviewer):
+    tool = _name("run_command")
+    graph, config = _inbox_graph(tool), _config()
+    graph.invoke({"args": {"command": "make clean"}}, config)
+    with _client(hub) as client:
+        gave_up = resolve(graph, config, client=client, timeout=0.5)
+        [answer] = gave_up.resume.values()
+        assert answer[0]["type"] == "response"
+        # The host comes back to the same paused thread before resuming it.
+        reviewer(tool=tool, approve=True)
+        command = resolve(graph, config, client=client, timeout=20)
+        final = graph.invoke(command, config)
+    assert final["ran"] == [{"command": "make clean"}]
+    assert sorted(action["status"] for action in _mine(hub, tool)) == ["approved", "cancelled"]
+
+
 def _two_requests_graph(first: str, second: str):
     """One node asking about two calls at once."""
 

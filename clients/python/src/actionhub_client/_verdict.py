@@ -67,6 +67,12 @@ def verdict(
     return Verdict("approve", name, args)
 
 
+def _asked_again(call: Call, cancelled: Action) -> dict[str, Any]:
+    """A call whose Idempotency-Key replays a withdrawn request (its asker gave up, then came back,
+    e.g. after a restart) is asked again, under a key of its own."""
+    return {**call.submission, "idempotency_key": f"{call.submission['idempotency_key']}:{cancelled.id}"}
+
+
 def decide_all(
     client: Client, calls: Sequence[Call], *, timeout: float | None, unapplied: str = UNAPPLIED
 ) -> list[Verdict]:
@@ -77,7 +83,10 @@ def decide_all(
     verdicts: list[Verdict] = []
     try:
         for call in calls:
-            actions.append(client.submit_tool_call(**call.submission))
+            action = client.submit_tool_call(**call.submission)
+            while action.status == "cancelled" and call.submission.get("idempotency_key"):
+                action = client.submit_tool_call(**_asked_again(call, action))
+            actions.append(action)
         for call, action in zip(calls, actions, strict=True):
             decided = client.wait(action.id, timeout=timeout, until="decided")
             verdicts.append(verdict(call.name, call.args, decided, timeout=timeout, unapplied=unapplied))
@@ -93,9 +102,14 @@ async def adecide_all(
     client: AsyncClient, calls: Sequence[Call], *, timeout: float | None, unapplied: str = UNAPPLIED
 ) -> list[Verdict]:
     """`decide_all` for asyncio: the submits, then the waits, run together."""
-    submitted = await asyncio.gather(
-        *(client.submit_tool_call(**call.submission) for call in calls), return_exceptions=True
-    )
+
+    async def submit(call: Call) -> Action:
+        action = await client.submit_tool_call(**call.submission)
+        while action.status == "cancelled" and call.submission.get("idempotency_key"):
+            action = await client.submit_tool_call(**_asked_again(call, action))
+        return action
+
+    submitted = await asyncio.gather(*(submit(call) for call in calls), return_exceptions=True)
     actions = [result for result in submitted if isinstance(result, Action)]
     if failure := next((result for result in submitted if isinstance(result, BaseException)), None):
         for action in actions:

@@ -28,7 +28,8 @@ no refusal at all raises `UnanswerableInterrupt` for a denial, and the graph sta
 `resolve(graph, config)` answers the interrupts a run left and returns the `Command(resume=...)` to
 continue it, for hosts that drive the graph themselves. Each request is submitted once per thread and
 interrupt (an Idempotency-Key from both), so a host that restarts and resolves again gets the same
-decision rather than a second request.
+decision rather than a second request; only a request it had withdrawn (it gave up waiting) is asked
+again.
 """
 
 from __future__ import annotations
