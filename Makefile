@@ -12,7 +12,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]" -e "./clients/python[mcp]"
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e "./clients/python[mcp,langgraph,agents,test]"
 	touch $(STAMP)
 
 install: $(STAMP)
