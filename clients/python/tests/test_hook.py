@@ -488,3 +488,81 @@ def test_it_prints_nothing_but_the_answer_on_stdout(hub, agent):
     json.loads(process.stdout)
     assert process.stdout.count("\n") == 1
     assert "actionhub:" in process.stderr
+
+
+# After the tool ran: the post-tool events report the outcome.
+
+
+def test_it_reports_claude_codes_post_tool_use_as_completed(hub, reviewer):
+    tool_use_id = _id("toolu_")
+    pre = claude_pre_tool_use("git push origin main", tool_use_id=tool_use_id)
+    process = start_hook(hub, "claude-code", pre)
+    reviewer(external_id=tool_use_id, approve=True)
+    assert finish(process)[0]["hookSpecificOutput"]["permissionDecision"] == "allow"
+
+    response = {"stdout": "Everything up-to-date", "stderr": "", "interrupted": False, "isImage": False}
+    post = {**pre, "hook_event_name": "PostToolUse", "tool_response": response}
+    answer, code, stderr = run_hook(hub, "claude-code", post)
+    assert (answer, code) == (None, 0), stderr
+    [action] = mine(hub, tool_use_id)
+    assert action["status"] == "completed", stderr
+    assert "Everything up-to-date" in action["result"]["output"]
+
+    # A second report of the same call changes nothing and never blocks the agent.
+    assert run_hook(hub, "claude-code", post)[:2] == (None, 0)
+    assert mine(hub, tool_use_id)[0]["status"] == "completed"
+
+
+def test_it_reports_a_claude_code_tool_failure_as_failed(hub):
+    tool_use_id = _id("toolu_")
+    pre = claude_pre_tool_use("git status", tool_use_id=tool_use_id)
+    assert run_hook(hub, "claude-code", pre)[0]["hookSpecificOutput"]["permissionDecision"] == "allow"
+    failure = {**pre, "hook_event_name": "PostToolUseFailure", "error": "fatal: not a git repository"}
+    assert run_hook(hub, "claude-code", failure)[:2] == (None, 0)
+    [action] = mine(hub, tool_use_id)
+    assert action["status"] == "failed" and "not a git repository" in action["error"]
+
+
+def test_it_reads_codexs_exit_code_from_its_post_tool_use(hub):
+    call = _id("call_")
+    pre = codex_input("PreToolUse", "ls -la", call=call)
+    assert run_hook(hub, "codex", pre)[:2] == (None, 0)
+    post = {
+        **pre,
+        "hook_event_name": "PostToolUse",
+        "tool_response": "Exit code: 2\nWall time: 0.1 seconds\nOutput:\nls: x",
+    }
+    assert run_hook(hub, "codex", post)[:2] == (None, 0)
+    [action] = mine(hub, call)
+    assert action["status"] == "failed" and action["error"].startswith("Exit code: 2")
+
+
+def test_it_finds_geminis_call_again_by_what_it_was(hub):
+    command = f"ls {_id('dir-')}"
+    pre = gemini_before_tool(command, stamp="2026-12-07T15:00:00.000Z")
+    assert run_hook(hub, "gemini", pre)[0] == {"decision": "allow"}
+    post = {
+        **pre,
+        "hook_event_name": "AfterTool",
+        "timestamp": "2026-12-07T15:00:01.000Z",
+        "tool_response": {"llmContent": "a.txt", "returnDisplay": "a.txt"},
+    }
+    assert run_hook(hub, "gemini", post)[:2] == (None, 0)
+    [action] = [
+        a
+        for a in hub.api("alice", "GET", "/actions?mine=1&limit=20")[1]["results"]
+        if a["parameters"]["input"].get("command") == command
+    ]
+    assert action["status"] == "completed"
+
+
+def test_it_reports_nothing_and_never_blocks_when_the_call_is_unknown_or_actionhub_is_down(hub):
+    post = {
+        **claude_pre_tool_use("ls", tool_use_id=_id("toolu_")),
+        "hook_event_name": "PostToolUse",
+        "tool_response": {},
+    }
+    answer, code, stderr = run_hook(hub, "claude-code", post)
+    assert (answer, code) == (None, 0) and "no approved call" in stderr
+    answer, code, stderr = run_hook(hub, "claude-code", post, url="http://127.0.0.1:9")
+    assert (answer, code) == (None, 0) and "could not report" in stderr

@@ -129,6 +129,24 @@ def get(action_id: str) -> Operation[Action]:
     return Action.from_json(response.json())
 
 
+def actions(
+    *,
+    mine: bool = True,
+    status: str | None = None,
+    action_type: str | None = None,
+    external_id: str | None = None,
+    limit: int = 50,
+) -> Operation[list[Action]]:
+    params = {"limit": str(limit)}
+    if mine:
+        params["mine"] = "1"
+    for name, value in (("status", status), ("action_type", action_type), ("external_id", external_id)):
+        if value is not None:
+            params[name] = value
+    response = yield from send(Call("GET", "/actions", params=params))
+    return [Action.from_json(item) for item in response.json()["results"]]
+
+
 def cancel(action_id: str, *, reason: str = "") -> Operation[Action]:
     """Cancel a pending action. One that was decided meanwhile is returned as it is, not as an error:
     a decision that beat the cancel still stands, and the caller reads it."""

@@ -170,6 +170,20 @@ class Client(_Base):
     def get(self, action_id: str) -> Action:
         return self._run(_protocol.get(action_id))
 
+    def actions(
+        self,
+        *,
+        mine: bool = True,
+        status: str | None = None,
+        action_type: str | None = None,
+        external_id: str | None = None,
+        limit: int = 50,
+    ) -> list[Action]:
+        """Your own actions (or, with `mine=False`, every one you may see), newest first, one page."""
+        return self._run(
+            _protocol.actions(mine=mine, status=status, action_type=action_type, external_id=external_id, limit=limit)
+        )
+
     def wait(
         self, action_id: str, *, timeout: float | None = None, until: str | None = None, cancel_on_timeout: bool = True
     ) -> Action:
@@ -281,6 +295,20 @@ class AsyncClient(_Base):
 
     async def get(self, action_id: str) -> Action:
         return await self._run(_protocol.get(action_id))
+
+    async def actions(
+        self,
+        *,
+        mine: bool = True,
+        status: str | None = None,
+        action_type: str | None = None,
+        external_id: str | None = None,
+        limit: int = 50,
+    ) -> list[Action]:
+        """See `Client.actions`."""
+        return await self._run(
+            _protocol.actions(mine=mine, status=status, action_type=action_type, external_id=external_id, limit=limit)
+        )
 
     async def wait(
         self, action_id: str, *, timeout: float | None = None, until: str | None = None, cancel_on_timeout: bool = True

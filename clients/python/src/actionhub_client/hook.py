@@ -4,6 +4,9 @@ It reads the agent's hook JSON on stdin, submits the call as a `tool_call`, wait
 within the agent's hook timeout and prints the agent's own answer on stdout (diagnostics go to
 stderr). Whatever keeps an approval from arriving (ActionHub unreachable, a refused token, input it
 cannot read, no decision in time, a crash) is a deny, so silence never runs a tool.
+
+Run on the agent's post-tool event as well, it reports how the approved call went (`completed` or
+`failed`), where the event says so; it never blocks the agent there.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import signal
 import sys
 import time
@@ -30,6 +34,9 @@ MAX_KEY = 255
 # Of the agent's hook timeout, what the hook keeps back to withdraw the action and answer.
 MAX_RESERVE = 2.0
 MAX_REQUEST_TIMEOUT = 30.0
+# What the server keeps of a reported output or error.
+MAX_REPORT = 100_000
+REPORT_TIMEOUT = 20.0
 
 
 class BadInput(Exception):
@@ -49,6 +56,16 @@ class Request:
     # or timestamp with a digest of the call.
     call_id: str = ""
     external_id: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a post-tool event says about a call that ran: `ok` None when it does not say."""
+
+    external_id: str
+    session_id: str
+    ok: bool | None
+    text: str
 
 
 @dataclass(frozen=True)
@@ -93,12 +110,19 @@ class Agent(ABC):
     # Events whose answer can replace the tool's input with a reviewer's edited version.
     edit_events: tuple[str, ...] = ()
     shell_tools: frozenset[str] = field(default_factory=frozenset)
+    # Events after the tool ran, whose input says how it went.
+    post_events: tuple[str, ...] = ()
 
-    def request(self, data: dict[str, Any]) -> Request:
+    def event(self, data: dict[str, Any]) -> str:
         event = _text(data, "hook_event_name") or self.default_event
-        if event not in self.events:
-            raise BadInput(f"{self.label} hook event {event!r} is not one this hook answers ({', '.join(self.events)})")
-        return self.read(event, data)
+        if event not in (*self.events, *self.post_events):
+            known = ", ".join((*self.events, *self.post_events))
+            raise BadInput(f"{self.label} hook event {event!r} is not one this hook answers ({known})")
+        return event
+
+    def outcome(self, event: str, data: dict[str, Any]) -> Outcome:
+        """How the call went, from a post-tool event's input."""
+        raise BadInput(f"{self.label} reports no outcome")
 
     def read(self, event: str, data: dict[str, Any]) -> Request:
         tool = _text(data, "tool_name", required=True)
@@ -122,7 +146,24 @@ class Agent(ABC):
         the agent's own rules."""
 
 
+def _as_text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text[:MAX_REPORT]
+
+
 class ClaudeCode(Agent):
+    def outcome(self, event: str, data: dict[str, Any]) -> Outcome:
+        call = _text(data, "tool_use_id", required=True)
+        session = _text(data, "session_id")
+        if event == "PostToolUseFailure":
+            error = _text(data, "error") or "the tool failed"
+            if data.get("is_interrupt") is True:
+                error = f"interrupted: {error}"
+            return Outcome(call, session, ok=False, text=error[:MAX_REPORT])
+        response = data.get("tool_response")
+        failed = isinstance(response, dict) and any(response.get(flag) is True for flag in ("interrupted", "is_error"))
+        return Outcome(call, session, ok=not failed, text=_as_text(response))
+
     def answer(self, event: str, verdict: Verdict) -> dict[str, Any] | None:
         if event == "PermissionRequest":
             if verdict.decision == "ask":
@@ -143,7 +184,18 @@ class ClaudeCode(Agent):
         return {"hookSpecificOutput": output}
 
 
+# How Codex's tool_response starts: "Exit code: 0\nWall time: …\nOutput:\n…".
+_CODEX_EXIT = re.compile(r"^Exit code: (-?\d+)")
+
+
 class Codex(Agent):
+    def outcome(self, event: str, data: dict[str, Any]) -> Outcome:
+        call = _text(data, "tool_use_id", required=True)
+        response = data.get("tool_response")
+        match = _CODEX_EXIT.match(response) if isinstance(response, str) else None
+        ok = None if match is None else int(match.group(1)) == 0
+        return Outcome(call, _text(data, "session_id"), ok=ok, text=_as_text(response))
+
     def read(self, event: str, data: dict[str, Any]) -> Request:
         request = super().read(event, data)
         if request.call_id:
@@ -173,8 +225,18 @@ class GeminiCli(Agent):
         request = super().read(event, data)
         # BeforeTool carries no call id; the session and this run's timestamp identify the call.
         stamp = _text(data, "timestamp")
-        call_id = f"{stamp}/{_digest(request.tool, request.input)}" if stamp else ""
-        return replace(request, call_id=call_id)
+        call = _digest(request.tool, request.input)
+        # AfterTool finds the call again by what it was, the one thing both events share.
+        return replace(request, call_id=f"{stamp}/{call}" if stamp else "", external_id=f"gemini:{call}")
+
+    def outcome(self, event: str, data: dict[str, Any]) -> Outcome:
+        request = super().read(event, data)
+        response = data.get("tool_response")
+        error = response.get("error") if isinstance(response, dict) else None
+        external_id = f"gemini:{_digest(request.tool, request.input)}"
+        if error:
+            return Outcome(external_id, request.session_id, ok=False, text=_as_text(error))
+        return Outcome(external_id, request.session_id, ok=True, text=_as_text(response))
 
     def edit_problem(self, original: dict[str, Any], edited: dict[str, Any]) -> str:
         # hookSpecificOutput.tool_input is merged over the model's arguments: it cannot remove one.
@@ -245,6 +307,7 @@ AGENTS: dict[str, Agent] = {
         events=("PreToolUse", "PermissionRequest"),
         ask_events=("PreToolUse", "PermissionRequest"),
         edit_events=("PreToolUse", "PermissionRequest"),
+        post_events=("PostToolUse", "PostToolUseFailure"),
     ),
     # Codex: 600 s unless the hook sets "timeout". PreToolUse can only block; PermissionRequest
     # answers allow or deny, and no answer falls back to Codex's own approval prompt.
@@ -255,6 +318,7 @@ AGENTS: dict[str, Agent] = {
         default_event="PreToolUse",
         events=("PreToolUse", "PermissionRequest"),
         ask_events=("PermissionRequest",),
+        post_events=("PostToolUse",),
     ),
     # Gemini CLI: 60,000 ms unless the hook sets "timeout".
     "gemini": GeminiCli(
@@ -265,6 +329,7 @@ AGENTS: dict[str, Agent] = {
         events=("BeforeTool",),
         edit_events=("BeforeTool",),
         shell_tools=frozenset({"run_shell_command"}),
+        post_events=("AfterTool",),
     ),
     # Cursor documents no default hook timeout, so the hook assumes a short one; set "timeout".
     # preToolUse accepts "ask" without enforcing it, so only the granular events ask.
@@ -440,14 +505,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_request(agent: Agent) -> Request:
+def _read_input() -> dict[str, Any]:
     try:
         data = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise BadInput(f"the hook input is not JSON: {error}") from error
     if not isinstance(data, dict):
         raise BadInput("the hook input is not a JSON object")
-    return agent.request(data)
+    return data
+
+
+def report(args: argparse.Namespace, outcome: Outcome) -> None:
+    """Report how an approved call went. The oldest approved, unreported call with this id (and
+    session) is the one that ran; a call ActionHub never saw, or one already reported, is left alone."""
+    if outcome.ok is None:
+        print("actionhub: the agent's event does not say whether the call worked; nothing reported", file=sys.stderr)
+        return
+    with Client(args.url, args.token, timeout=REPORT_TIMEOUT) as client:
+        approved = client.actions(action_type="tool_call", status="approved", external_id=outcome.external_id)
+        ran = [a for a in approved if not outcome.session_id or a.parameters.get("session_id") == outcome.session_id]
+        if not ran:
+            print(f"actionhub: no approved call {outcome.external_id} waits for its outcome", file=sys.stderr)
+            return
+        action = ran[-1]
+        if outcome.ok:
+            client.outcome(action.id, ok=True, output=outcome.text)
+        else:
+            client.outcome(action.id, ok=False, error=outcome.text or "the tool failed")
+        print(f"actionhub: reported action {action.id} {'completed' if outcome.ok else 'failed'}", file=sys.stderr)
+
+
+def _report_quietly(agent: Agent, args: argparse.Namespace, event: str, data: dict[str, Any]) -> int:
+    """A post-tool event never blocks the agent: whatever goes wrong is said on stderr only."""
+    try:
+        with _deadline(min(REPORT_TIMEOUT, float(args.timeout or agent.default_timeout))):
+            report(args, agent.outcome(event, data))
+    except (BadInput, ActionHubError, OutOfTime) as error:
+        print(f"actionhub: could not report the outcome: {error or error.__class__.__name__}", file=sys.stderr)
+    return 0
 
 
 def _emit(answer: dict[str, Any] | None) -> int:
@@ -464,8 +559,11 @@ def run(args: argparse.Namespace) -> int:
     event = agent.default_event
     previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
-        request = _read_request(agent)
-        event = request.event
+        data = _read_input()
+        event = agent.event(data)
+        if event in agent.post_events:
+            return _report_quietly(agent, args, event, data)
+        request = agent.read(event, data)
         verdict = Hook(agent, args).decide(request)
     except BadInput as error:
         verdict = Verdict("deny", f"denied: this hook could not read {agent.label}'s input ({error})")
