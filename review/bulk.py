@@ -2,8 +2,8 @@
 
 Every action goes through `action_decide` in its own transaction, so one refusal (own action,
 an approval of an action this reviewer edited, changed since seen, already decided, expired, not
-assigned) never blocks or undoes the others, and each decision gets its own audit entries. The
-queues hear about the whole batch once.
+assigned, an approval that takes a second step not taken) never blocks or undoes the others, and
+each decision gets its own audit entries. The queues hear about the whole batch once.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from approvals import events, exceptions
 from approvals.assignment import assignments_prefetched
 from approvals.models import Action, Status
+from approvals.presentation import approval_needs_confirmation
 from approvals.services import action_decide
 from lib.roles import is_reviewer
 
@@ -30,6 +31,7 @@ EXPIRED = "expired"
 NOT_ASSIGNED = "not_assigned"
 NOT_FOUND = "not_found"
 REASON_REQUIRED = "reason_required"
+CONFIRMATION_REQUIRED = "confirmation_required"
 REFUSED = "refused"
 
 _CODES: list[tuple[type[exceptions.ActionError], str]] = [
@@ -84,19 +86,39 @@ def bulk_check(items: list[BulkItem]) -> None:
         )
 
 
-def actions_decide_bulk(*, user: AbstractBaseUser, items: list[BulkItem]) -> list[BulkResult]:
-    """Decide each item on its own, in order; the results say per item what happened."""
+def actions_decide_bulk(*, user: AbstractBaseUser, items: list[BulkItem], confirmed: bool) -> list[BulkResult]:
+    """Decide each item on its own, in order; the results say per item what happened.
+
+    Unless `confirmed` (the second step was taken, listing those rows), an approval of an
+    irreversible, CRITICAL or known-to-fail action is refused for that row alone, as a page
+    approval of one such action is.
+    """
     bulk_check(items)
     if not is_reviewer(user):
         raise exceptions.NotAReviewer("only reviewers may decide on actions")
     with events.queue_changes_coalesced(), assignments_prefetched([item.action_id for item in items]):
-        return [_decide_one(user, item) for item in items]
+        return [_decide_one(user, item, confirmed=confirmed) for item in items]
 
 
-def _decide_one(user: AbstractBaseUser, item: BulkItem) -> BulkResult:
+def second_step_actions(*, user: AbstractBaseUser, action_ids: list[UUID]) -> list[Action]:
+    """Among `action_ids`, in that order, the pending actions of others whose approval takes a
+    second step: what the confirmation lists, and what an unconfirmed bulk approval refuses."""
+    actions = Action.objects.select_related("requested_by").filter(id__in=action_ids, status=Status.PENDING)
+    found = {action.id: action for action in actions.exclude(requested_by_id=user.pk)}
+    return [
+        found[action_id]
+        for action_id in action_ids
+        if action_id in found and approval_needs_confirmation(found[action_id])
+    ]
+
+
+def _decide_one(user: AbstractBaseUser, item: BulkItem, *, confirmed: bool) -> BulkResult:
     reason = (item.reason or "").strip()
     if not item.approved and not reason:
         return BulkResult(item.action_id, REFUSED, "a rejection needs a reason; not rejected", REASON_REQUIRED)
+    if item.approved and not confirmed and second_step_actions(user=user, action_ids=[item.action_id]):
+        detail = "approving it takes a second step (it cannot be undone, is critical or is known to fail); not approved"
+        return BulkResult(item.action_id, REFUSED, detail, CONFIRMATION_REQUIRED)
     try:
         outcome = action_decide(
             action_id=item.action_id,

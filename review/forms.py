@@ -83,6 +83,8 @@ class BulkDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     reason = forms.CharField(required=False, max_length=2000)
     item = BulkItemsField(required=False)
+    # Sent by the second step, which listed the selected rows whose approval takes one.
+    confirm = forms.BooleanField(required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -103,6 +105,21 @@ class BulkDecisionForm(forms.Form):
             BulkItem(action_id=action_id, approved=approved, reason=reason, payload_hash=digest)
             for action_id, digest in rows
         ]
+
+
+class BulkConfirmForm(forms.Form):
+    """The rows selected for a bulk approval, to list those that take a second step."""
+
+    reason = forms.CharField(required=False, max_length=2000)
+    item = BulkItemsField(required=False)
+
+    def clean_item(self) -> list[tuple[UUID, str]]:
+        rows = self.cleaned_data["item"]
+        try:
+            bulk_check([BulkItem(action_id=action_id, approved=True) for action_id, _ in rows])
+        except InvalidParameters as error:
+            raise forms.ValidationError(error.detail) from error
+        return rows
 
 
 class EditForm(forms.Form):

@@ -55,9 +55,10 @@ from lib.htmx import HtmxHttpRequest
 from lib.jsontext import pretty_json
 from lib.pagination import encode_cursor
 from lib.roles import is_auditor, is_reviewer, role_required
-from review.bulk import REFUSED, BulkResult, actions_decide_bulk
+from review.bulk import REFUSED, BulkResult, actions_decide_bulk, second_step_actions
 from review.forms import (
     AlertSoundForm,
+    BulkConfirmForm,
     BulkDecisionForm,
     DecisionForm,
     EditForm,
@@ -192,10 +193,40 @@ def bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
     approved = form.cleaned_data["decision"] == "approve"
     items = form.items(approved=approved, reason=form.cleaned_data["reason"].strip())
     try:
-        results = actions_decide_bulk(user=request.user, items=items)
+        results = actions_decide_bulk(user=request.user, items=items, confirmed=form.cleaned_data["confirm"])
     except exceptions.ActionError as error:
         return _bulk_answer(request, {"errors": [error.detail]}, status=error.status_code)
     return _bulk_answer(request, {"results": _bulk_rows(results, request.user)}, status=200)
+
+
+@require_POST
+@reviewer_required
+def bulk_confirm(request: HtmxHttpRequest) -> HttpResponse:
+    """The second step of a bulk approval: the selected rows that take one (irreversible, CRITICAL
+    or known to fail), each with what it does, and the form that approves the whole selection.
+    Decides nothing itself."""
+    form = BulkConfirmForm(request.POST)
+    if not form.is_valid():
+        errors = [error for errors in form.errors.values() for error in errors]
+        return _bulk_answer(request, {"errors": errors}, status=400)
+    rows = form.cleaned_data["item"]
+    with assignments_prefetched([action_id for action_id, _ in rows]):
+        listed = [
+            {
+                "action": action,
+                "known_failure": action_known_failure(action),
+                "changes": action_changes(action=action),
+            }
+            for action in second_step_actions(user=request.user, action_ids=[action_id for action_id, _ in rows])
+            if may_review(user=request.user, action=action)
+        ]
+    context = {
+        "listed": listed,
+        "items": [f"{action_id}:{digest}" for action_id, digest in rows],
+        "others": len(rows) - len(listed),
+        "reason": form.cleaned_data["reason"],
+    }
+    return render(request, "review/bulk_confirm.html", context)
 
 
 def _bulk_rows(results: list[BulkResult], user: AbstractBaseUser) -> list[dict[str, Any]]:
