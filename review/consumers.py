@@ -19,6 +19,7 @@ from approvals import events
 from approvals.assignment import viewer_for
 from approvals.kinds.registry import kind_names
 from approvals.selectors import QUEUE_LEVELS, action_get_for
+from lib.moments import zone_of_session
 from lib.roles import is_reviewer
 from realtime.consumers import SessionConsumer, SharedRenders
 from review.fragments import MINE_WATCHED, detail_fragment, mine_open_ids, mine_rows, queue_counts_html, queue_rows
@@ -44,6 +45,7 @@ class ApprovalsConsumer(SessionConsumer):
             return True
         self.action_id = self.query_value("action")
         self.seen_hash = self.query_value("seen")
+        self.zone = zone_of_session(self.scope.get("session"))
         self.level = self.query_value("level") or None
         self.action_type = self.query_value("type") or None
         self.assigned_only = self.query_value("assigned") == "me"
@@ -73,7 +75,7 @@ class ApprovalsConsumer(SessionConsumer):
             return
         if self.action_id is not None:
             html = await database_sync_to_async(detail_fragment)(
-                action_id=self.action_id, user=self.user, seen_hash=self.seen_hash
+                action_id=self.action_id, user=self.user, seen_hash=self.seen_hash, zone=self.zone
             )
         else:
             html = await self._queue_html(action_ids, sent)

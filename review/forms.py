@@ -14,6 +14,7 @@ from approvals.exceptions import InvalidParameters
 from approvals.kinds.registry import kind_choices
 from approvals.models import Status
 from approvals.selectors import QUEUE_LEVELS
+from lib.moments import zone_names
 from lib.pagination import PAGE_LINK_NOT_VALID, BadCursor, decode_cursor
 from review.bulk import BulkItem, bulk_check
 
@@ -155,3 +156,14 @@ class LinkDecisionForm(forms.Form):
 
 class AlertSoundForm(forms.Form):
     sound = forms.BooleanField(required=False)
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=lambda: [(name, name) for name in sorted(zone_names())],
+        error_messages={
+            "invalid_choice": "%(value)s is not a time zone this site knows: choose an IANA name such as Europe/Berlin",
+            "required": "choose a time zone (UTC is the default)",
+        },
+    )

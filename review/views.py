@@ -53,6 +53,7 @@ from approvals.services import action_decide, action_edit, action_edit_preview
 from health.checks import sandbox_setup_hint_cached
 from lib.htmx import HtmxHttpRequest
 from lib.jsontext import pretty_json
+from lib.moments import SESSION_KEY as TIME_ZONE_KEY
 from lib.pagination import encode_cursor
 from lib.roles import is_auditor, is_reviewer, role_required
 from review.bulk import REFUSED, BulkResult, actions_decide_bulk, second_step_actions
@@ -65,9 +66,10 @@ from review.forms import (
     LinkDecisionForm,
     MineFilterForm,
     QueueFilterForm,
+    TimeZoneForm,
 )
 from review.links import OneTapLink, link_check, link_decide, link_load
-from review.preferences import reviewer_preference_get, reviewer_preference_set
+from review.preferences import reviewer_preference_get, reviewer_preference_set, time_zone_set
 
 logger = logging.getLogger(__name__)
 
@@ -648,3 +650,21 @@ def alert_sound(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "review/queue.html#alert-prefs", {"alert_sound": preference.alert_sound})
     return redirect("approvals:queue")
+
+
+# Everyone's preferences
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def preferences(request: HtmxHttpRequest) -> HttpResponse:
+    """The time zone every page shows times in, for anyone signed in (UTC until they choose)."""
+    chosen = reviewer_preference_get(user=request.user).time_zone
+    form = TimeZoneForm(request.POST if request.method == "POST" else None, initial={"time_zone": chosen})
+    if form.is_bound and form.is_valid():
+        preference = time_zone_set(user=request.user, time_zone=form.cleaned_data["time_zone"])
+        request.session[TIME_ZONE_KEY] = preference.time_zone
+        messages.success(request, f"Saved: times now show in {preference.time_zone}.")
+        return redirect("preferences")
+    context = {"form": form, "now": timezone.now()}
+    return render(request, "review/preferences.html", context, status=400 if form.is_bound else 200)
