@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from approvals import events, exceptions
-from approvals.assignment import assignments_prefetched
+from approvals.assignment import assignments_prefetched, may_review
 from approvals.models import Action, Status
 from approvals.presentation import approval_needs_confirmation
 from approvals.services import action_decide
@@ -101,22 +102,39 @@ def actions_decide_bulk(*, user: AbstractBaseUser, items: list[BulkItem], confir
 
 
 def second_step_actions(*, user: AbstractBaseUser, action_ids: list[UUID]) -> list[Action]:
-    """Among `action_ids`, in that order, the pending actions of others whose approval takes a
-    second step: what the confirmation lists, and what an unconfirmed bulk approval refuses."""
-    actions = Action.objects.select_related("requested_by").filter(id__in=action_ids, status=Status.PENDING)
-    found = {action.id: action for action in actions.exclude(requested_by_id=user.pk)}
+    """Among `action_ids`, in that order, the actions `user` could approve now whose approval takes
+    a second step: what the confirmation lists, and what an unconfirmed bulk approval refuses.
+    Whatever would be refused anyway (own, edited by `user`, expired, not theirs to review) is left
+    to that refusal."""
+    now = timezone.now()
+    actions = (
+        Action.objects.select_related("requested_by")
+        .filter(id__in=action_ids, status=Status.PENDING)
+        .exclude(requested_by_id=user.pk)
+        .exclude(edits__user_id=user.pk)
+        .exclude(expires_at__lte=now)
+    )
+    found = {action.id: action for action in actions}
     return [
         found[action_id]
         for action_id in action_ids
-        if action_id in found and approval_needs_confirmation(found[action_id])
+        if action_id in found
+        and may_review(user=user, action=found[action_id])
+        and approval_needs_confirmation(found[action_id])
     ]
+
+
+def _takes_second_step(user: AbstractBaseUser, item: BulkItem) -> bool:
+    listed = second_step_actions(user=user, action_ids=[item.action_id])
+    # A row that changed since it was seen is refused as changed, whatever it is now.
+    return bool(listed) and item.payload_hash in (None, listed[0].payload_hash)
 
 
 def _decide_one(user: AbstractBaseUser, item: BulkItem, *, confirmed: bool) -> BulkResult:
     reason = (item.reason or "").strip()
     if not item.approved and not reason:
         return BulkResult(item.action_id, REFUSED, "a rejection needs a reason; not rejected", REASON_REQUIRED)
-    if item.approved and not confirmed and second_step_actions(user=user, action_ids=[item.action_id]):
+    if item.approved and not confirmed and _takes_second_step(user, item):
         detail = "approving it takes a second step (it cannot be undone, is critical or is known to fail); not approved"
         return BulkResult(item.action_id, REFUSED, detail, CONFIRMATION_REQUIRED)
     try:

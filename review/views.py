@@ -220,7 +220,6 @@ def bulk_confirm(request: HtmxHttpRequest) -> HttpResponse:
                 "changes": action_changes(action=action),
             }
             for action in second_step_actions(user=request.user, action_ids=[action_id for action_id, _ in rows])
-            if may_review(user=request.user, action=action)
         ]
     context = {
         "listed": listed,
@@ -344,15 +343,23 @@ def _edited_notice(edits: list[Any]) -> str:
     who = " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
     voided = sum(edit.approvals_voided for edit in edits)
     edit_words = "the edit" if len(edits) == 1 else "the edits"
+    notice = (
+        f"{who} edited your action after you submitted it: the parameters shown are the edited version, "
+        "and that is what runs if it is approved."
+    )
+    # Only approvals an edit actually voided are mentioned; with none given there is nothing to lose.
     if voided:
         approvals = f"{voided} approval{'s' if voided != 1 else ''} given before {edit_words} no longer count"
-        approvals += "s." if voided == 1 else "."
-    else:
-        approvals = f"Approvals given before {edit_words} would no longer count; none had been given."
-    return (
-        f"{who} edited your action after you submitted it: the parameters shown are the edited version, "
-        f"and that is what runs if it is approved. {approvals}"
-    )
+        notice += f" {approvals}{'s' if voided == 1 else ''}."
+    return notice
+
+
+def _voided_words(edit: Any) -> str:
+    """What the editor is told of the approvals their edit voided: nothing when there were none."""
+    voided = edit.approvals_voided
+    if not voided:
+        return ""
+    return f"; {voided} earlier approval{'s' if voided != 1 else ''} no longer count{'s' if voided == 1 else ''}"
 
 
 def _detail_or_404(request: HtmxHttpRequest, action_id: UUID) -> dict[str, Any]:
@@ -542,8 +549,8 @@ def edit(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
         return _refused(request, action, error)
     if edited.status == Status.PENDING:
         message = (
-            f"Saved. The action is now {edited.security_level} risk; earlier approvals no longer count, "
-            "and as its editor you may reject it but another reviewer must approve it."
+            f"Saved. The action is now {edited.security_level} risk{_voided_words(action_edits(edited)[-1])}; "
+            "as its editor you may reject it but another reviewer must approve it."
         )
     else:
         message = f"Saved. The action is now {edited.security_level} risk, so policy approved it and it runs now."
