@@ -121,3 +121,19 @@ def mine_rows(*, action_ids: list[str], user: AbstractBaseUser) -> tuple[str, li
         if action.status in FINISHED:
             finished.append(str(action.id))
     return "".join(html), finished
+
+
+def mine_new_row(
+    *, action_id: str, user: AbstractBaseUser, status: str | None, action_type: str | None
+) -> tuple[str, bool]:
+    """A new action of `user`'s at the top of their My requests list (when it matches the page's
+    filters), and whether it may still change."""
+    actions = Action.objects.filter(id=action_id, requested_by_id=user.pk).prefetch_related(edits_prefetch())
+    action = actions.first()
+    if action is None:
+        return "", False
+    open_ = action.status not in FINISHED
+    if status not in (None, action.status) or action_type not in (None, action.action_type):
+        return "", open_
+    row = render_to_string("review/mine.html#mine-row", {"action": action})
+    return f'<ol id="mine-list" hx-swap-oob="afterbegin">{row}</ol>', open_

@@ -92,6 +92,8 @@
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {
+    const empty = $("#mine-empty");  // My requests: the first row of a new action arrived
+    if (empty && $("#mine-list > li.row")) empty.hidden = true;
     beyondPage.forEach(function (id) {
       const row = document.getElementById(id);
       if (row) row.hidden = true; else beyondPage.delete(id);
