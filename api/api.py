@@ -292,7 +292,8 @@ def decide_actions(request: HttpRequest, body: schemas.BulkDecisionIn):
         BulkItem(action_id=item.id, approved=item.approved, reason=item.reason, payload_hash=item.payload_hash)
         for item in body.decisions
     ]
-    results = actions_decide_bulk(user=request.user, items=items)
+    # A program calling the API decides deliberately: the pages' second step has no API counterpart.
+    results = actions_decide_bulk(user=request.user, items=items, confirmed=True)
     return {
         "results": [
             {"id": result.action_id, "status": result.status, "detail": result.detail, "code": result.code}
