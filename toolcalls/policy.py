@@ -173,9 +173,17 @@ def _bash(parameters: dict[str, Any]) -> Classification:
         return Classification(
             SecurityLevel.HIGH, ["Bash: the command chains, redirects, substitutes or expands, or cannot be parsed"]
         )
-    if read_only(words):
-        return Classification(SecurityLevel.LOW, [f"Bash: `{words[0]}` is a read-only command"])
-    return Classification(SecurityLevel.HIGH, [f"Bash: `{words[0]}` is not on the read-only list"])
+    if not read_only(words):
+        return Classification(SecurityLevel.HIGH, [f"Bash: `{words[0]}` is not on the read-only list"])
+    # A read-only command still gives away what it reads: `cat ~/.ssh/id_rsa` is a Read of it.
+    for word in words[1:]:
+        raw = word.partition("=")[2] if word.startswith("-") else word
+        if not raw:
+            continue
+        path = resolved_path(raw, parameters.get("cwd")) or posixpath.normpath(raw)
+        if reason := secret_reason(path):
+            return Classification(SecurityLevel.HIGH, [f"Bash: `{words[0]}` reads {path}, which {reason}"])
+    return Classification(SecurityLevel.LOW, [f"Bash: `{words[0]}` is a read-only command"])
 
 
 def _raised_by_hints(level: str, hints: dict[str, Any]) -> tuple[str, list[str]]:

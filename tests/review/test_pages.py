@@ -160,6 +160,8 @@ def test_it_rejects_with_a_reason(alice, bob):
     assert response.status_code == 200
     assert Action.objects.get(id=action.id).status == Status.REJECTED
     assert AuditEntry.objects.filter(action_id=action.id, event="action.rejected", actor="bob").exists()
+    page = logged_in(alice).get(f"/approvals/{action.id}/").content.decode()
+    assert "bob rejected: “wrong folder”" in page
 
 
 def test_it_says_plainly_when_someone_else_decided_first(alice, bob, carol):

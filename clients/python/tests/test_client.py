@@ -58,6 +58,7 @@ def test_it_cancels_a_pending_action_when_the_wait_times_out(hub):
         waited = client.wait(action.id, timeout=1.5)
     assert waited.status == "cancelled" and waited.denied
     assert waited.decision.outcome == "cancelled"
+    assert waited.denial() == "not run: the request was withdrawn before a reviewer decided"
     assert pending_of(hub, tool="deploy") is None or pending_of(hub, tool="deploy")["id"] != action.id
 
 
@@ -117,6 +118,24 @@ def test_it_reads_the_token_from_a_file(hub, tmp_path, monkeypatch):
 def test_it_fails_closed_when_actionhub_is_unreachable():
     with Client("http://127.0.0.1:9", "t") as client, pytest.raises(ConnectionFailed):
         client.submit_tool_call("deploy", {})
+
+
+def test_it_retries_as_often_as_asked():
+    tries: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        tries.append(request.headers["Idempotency-Key"])
+        raise httpx.ConnectError("connection refused")
+
+    for retries, expected in ((0, 1), (1, 2), (2, 3)):
+        tries.clear()
+        transport = httpx.MockTransport(answer)
+        with (
+            Client("http://hub.test", "t", retries=retries, transport=transport) as client,
+            pytest.raises(ConnectionFailed),
+        ):
+            client.submit_tool_call("deploy", {})
+        assert len(tries) == expected and len(set(tries)) == 1
 
 
 def test_it_retries_a_submit_under_the_same_key_after_a_lost_reply():

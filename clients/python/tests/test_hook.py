@@ -221,7 +221,7 @@ def test_it_allows_a_low_call_at_once(hub):
     answer, code, _ = run_hook(hub, "claude-code", payload)
     assert code == 0 and time.monotonic() - started < 10
     assert answer["hookSpecificOutput"]["permissionDecision"] == "allow"
-    assert answer["hookSpecificOutput"]["permissionDecisionReason"].startswith("approved by system")
+    assert answer["hookSpecificOutput"]["permissionDecisionReason"] == "low risk: approved by policy"
 
 
 def test_it_answers_a_claude_code_permission_request(hub, reviewer):

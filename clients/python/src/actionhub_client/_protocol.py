@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Generator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,6 +26,8 @@ MAX_POLL = 55.0
 # Beyond the server's own wait, how long a reply may take to arrive.
 READ_MARGIN = 10.0
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+# The delays of the client driving the operation (Client(retries=…)): set by its driver for each run.
+retry_delays: ContextVar[tuple[float, ...]] = ContextVar("retry_delays", default=RETRY_DELAYS)
 MAX_RETRY_AFTER = 30.0
 RETRIED_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -75,7 +78,7 @@ def raise_for_status(response: httpx.Response) -> None:
 def send(call: Call, *, retry: bool = True, deadline: float | None = None) -> Operation[httpx.Response]:
     """One call, retried (when `retry`) after a connection failure, a 429 or a 502/503/504, a few
     times and never past `deadline`. Raises the API's error, or ConnectionFailed."""
-    attempts = iter(RETRY_DELAYS if retry else ())
+    attempts = iter(retry_delays.get() if retry else ())
     while True:
         try:
             response = yield call

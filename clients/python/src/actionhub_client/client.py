@@ -87,16 +87,23 @@ def _tool_call_parameters(
 
 
 class _Base:
-    def __init__(self, url: str | None, token: str | None, timeout: float) -> None:
+    def __init__(self, url: str | None, token: str | None, timeout: float, retries: int) -> None:
         self.base_url, self._token = _config(url, token)
         self.timeout = timeout
+        if retries < 0:
+            raise ValueError("retries must be 0 or more")
+        delays = _protocol.RETRY_DELAYS
+        self._retry_delays = delays[:retries] + (delays[-1],) * max(0, retries - len(delays))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_url!r})"
 
 
 class Client(_Base):
-    """A blocking client. Use it as a context manager, or call `close()`."""
+    """A blocking client. Use it as a context manager, or call `close()`.
+
+    `retries` is how often a lost connection, a 429 or a 502/503/504 is tried again (0.5, 1, 2 and
+    4 s apart); a submit is retried under its one Idempotency-Key, so never made twice."""
 
     def __init__(
         self,
@@ -104,12 +111,14 @@ class Client(_Base):
         token: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        retries: int = len(_protocol.RETRY_DELAYS),
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__(url, token, timeout)
+        super().__init__(url, token, timeout, retries)
         self._http = httpx.Client(base_url=self.base_url, headers=_headers(self._token), transport=transport)
 
     def _run(self, operation: Operation[T]) -> T:
+        delays = _protocol.retry_delays.set(self._retry_delays)
         try:
             step = next(operation)
             while True:
@@ -125,6 +134,8 @@ class Client(_Base):
                     step = operation.send(response)
         except StopIteration as done:
             return done.value
+        finally:
+            _protocol.retry_delays.reset(delays)
 
     def submit(
         self,
@@ -231,12 +242,14 @@ class AsyncClient(_Base):
         token: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        retries: int = len(_protocol.RETRY_DELAYS),
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(url, token, timeout)
+        super().__init__(url, token, timeout, retries)
         self._http = httpx.AsyncClient(base_url=self.base_url, headers=_headers(self._token), transport=transport)
 
     async def _run(self, operation: Operation[T]) -> T:
+        delays = _protocol.retry_delays.set(self._retry_delays)
         try:
             step = next(operation)
             while True:
@@ -252,6 +265,8 @@ class AsyncClient(_Base):
                     step = operation.send(response)
         except StopIteration as done:
             return done.value
+        finally:
+            _protocol.retry_delays.reset(delays)
 
     async def submit(
         self,

@@ -407,7 +407,8 @@ class Hook:
         with _deadline(self.remaining() - reserve / 2):
             try:
                 request_timeout = min(MAX_REQUEST_TIMEOUT, max(1.0, self.budget / 2))
-                client = Client(self.args.url, self.args.token, timeout=request_timeout)
+                # One quick retry: the agent waits on every call, so a server that is down denies at once.
+                client = Client(self.args.url, self.args.token, timeout=request_timeout, retries=1)
             except ConfigurationError as error:
                 return Verdict("deny", f"denied: ActionHub is not configured for this hook ({error})")
             with client:
@@ -459,8 +460,11 @@ class Hook:
             return self.out_of_time(request)
         if not action.approved:
             return Verdict("deny", action.denial())
-        who = ", ".join(action.decision.by) or "ActionHub"
-        reason = f"approved by {who}" + (f": {action.decision.reason}" if action.decision.reason else "")
+        if action.decision.by == ("system",):
+            reason = action.decision.reason or "approved by policy"  # e.g. "low risk: approved by policy"
+        else:
+            who = ", ".join(action.decision.by) or "ActionHub"
+            reason = f"approved by {who}" + (f": {action.decision.reason}" if action.decision.reason else "")
         decided_tool = action.parameters.get("tool")
         decided_input = action.parameters.get("input")
         if decided_tool != request.tool or not isinstance(decided_input, dict):
@@ -521,7 +525,7 @@ def report(args: argparse.Namespace, outcome: Outcome) -> None:
     if outcome.ok is None:
         print("actionhub: the agent's event does not say whether the call worked; nothing reported", file=sys.stderr)
         return
-    with Client(args.url, args.token, timeout=REPORT_TIMEOUT) as client:
+    with Client(args.url, args.token, timeout=REPORT_TIMEOUT, retries=1) as client:
         approved = client.actions(action_type="tool_call", status="approved", external_id=outcome.external_id)
         ran = [a for a in approved if not outcome.session_id or a.parameters.get("session_id") == outcome.session_id]
         if not ran:

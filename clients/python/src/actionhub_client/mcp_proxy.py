@@ -68,7 +68,11 @@ def run(args: argparse.Namespace) -> int:
         import anyio
         import mcp  # noqa: F401
     except ImportError:
-        print("actionhub mcp-proxy needs the mcp extra: pip install 'actionhub-client[mcp]'", file=sys.stderr)
+        print(
+            "actionhub mcp-proxy needs the mcp extra: pip install 'actionhub-client[mcp]' "
+            "(from an ActionHub checkout: pip install './clients/python[mcp]')",
+            file=sys.stderr,
+        )
         return 2
     try:
         hub = AsyncClient(args.url, args.token)

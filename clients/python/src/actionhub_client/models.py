@@ -86,6 +86,9 @@ class Action:
 
     def denial(self) -> str:
         """`denied by <who>: <reason>`, the sentence a model reads when it may not go ahead."""
+        if self.status == "cancelled":
+            # Withdrawn by the requester's own side (a timeout, an interrupt): nobody said no.
+            return "not run: the request was withdrawn before a reviewer decided"
         who = ", ".join(self.decision.by) or "ActionHub"
         reason = self.decision.reason or self.status
         return f"denied by {who}: {reason}"
