@@ -171,7 +171,7 @@ def test_it_counts_tool_calls_awaiting_their_agents_report_apart_from_work_not_s
     assert (queue["approved_waiting"], queue["awaiting_report"]) == (1, 1)
     page = Client()
     page.force_login(sam)
-    assert "outcome not reported yet" in page.get("/status/").content.decode()
+    assert "Awaiting agent report" in page.get("/status/").content.decode()
 
 
 def test_it_counts_the_reviewers_notifications_cannot_reach(sam, bob, carol, offline):
