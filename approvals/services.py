@@ -2,8 +2,9 @@
 
 `Action.status` changes only here, through `_transition`: a compare-and-set update checked
 against ALLOWED_TRANSITIONS, its audit entry in the same transaction, and its effects: the
-`action_approved` / `action_held` signals on commit (the worker and notifications act on them),
-`action_settled` inside the transaction when it is decided or finished (outboxes write there),
+`action_approved` / `action_held` signals (the worker and notifications queue their tasks) and
+`action_settled` when it is decided or finished (outboxes write there), all inside the transaction
+so a submit or a decision is one durable commit,
 the websocket broadcast through approvals.events (written in the same transaction on the
 database channel layer, sent on commit on Redis). What an action type means, its kind says.
 """
@@ -119,10 +120,7 @@ def _announce_settled(action: Action, event: str) -> None:
 
 
 def _announce_approved(action: Action) -> None:
-    action_id, action_type = action.id, action.action_type
-    transaction.on_commit(
-        lambda: signals.action_approved.send(sender=Action, action_id=action_id, action_type=action_type)
-    )
+    signals.action_approved.send(sender=Action, action_id=action.id, action_type=action.action_type)
 
 
 def _required_approvals(level: str, quorum_critical: int) -> int:
@@ -210,7 +208,7 @@ def action_create(
             return action
         if held:
             events.action_changed(action_id=action.id, status=Status.PENDING)
-            transaction.on_commit(lambda: signals.action_held.send(sender=Action, action_id=action.id))
+            signals.action_held.send(sender=Action, action_id=action.id)
         else:
             Approval.objects.create(
                 action=action,
@@ -541,7 +539,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
     )
     events.action_changed(action_id=action.id, status=Status.PENDING)
     if classification.level in HELD_LEVELS:  # earlier approvals are void: reviewers must look again
-        transaction.on_commit(lambda: signals.action_held.send(sender=Action, action_id=action.id))
+        signals.action_held.send(sender=Action, action_id=action.id)
     if classification.level not in HELD_LEVELS:
         Approval.objects.create(
             action=action,

@@ -17,6 +17,8 @@ CHANNEL = "actionhub_tasks"
 
 
 def wake_workers() -> None:
+    """Wake the idle workers; inside a transaction Postgres delivers the notification at its commit,
+    so a worker woken finds the task the transaction queued."""
     if connection.vendor != "postgresql":
         return
     try:
