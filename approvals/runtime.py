@@ -17,9 +17,10 @@ from django.conf import settings
 from approvals.kinds.registry import find_kind
 from approvals.models import ConfigVersion, RuntimeSetting
 from lib.durations import duration_text
-from lib.versions import version_bump, version_read
+from lib.versions import version_bump, version_read, version_register
 
 CONFIG_VERSION_TABLE = ConfigVersion._meta.db_table
+version_register(CONFIG_VERSION_TABLE)
 CONFIG_KEYS = ("default_model", "expiry_high", "expiry_critical", "quorum_critical", "webhook_urls")
 DURATION_KEYS = ("expiry_high", "expiry_critical")
 

@@ -49,6 +49,7 @@ from audit.chain import canonical_json
 from audit.services import SYSTEM_ACTOR, audit_append
 from lib.roles import is_reviewer
 from lib.urlnorm import normalize_url
+from lib.versions import versions_pinned
 from rules.evaluation import rules_deciding
 from rules.hits import rule_hit_record
 from rules.matching import CompiledRule
@@ -131,6 +132,7 @@ def _required_approvals(level: str, quorum_critical: int) -> int:
     return 0
 
 
+@versions_pinned()
 def action_create(
     *,
     user: AbstractBaseUser,
@@ -185,8 +187,18 @@ def action_create(
         action.escalate_at = escalation_time(created_at=now, expires_at=action.expires_at)
     with transaction.atomic():
         action.save(force_insert=True)
+        action.edit_list = []  # new, so never edited: showing it needs no query for its edits
         if held:
             action_assign(action=action)
+        if not rules:
+            # The rows and tasks first, the audit chain last: its head stays locked only from the
+            # appends to the commit, which is what every submit waits for.
+            if held:
+                signals.action_held.send(sender=Action, action_id=action.id)
+            else:
+                _approval_by_policy(action, classification.level, now)
+                _announce_settled(action, DECIDED)
+                _announce_approved(action)
         audit_append(
             actor=user.get_username(),
             event="action.created",
@@ -208,28 +220,20 @@ def action_create(
             return action
         if held:
             events.action_changed(action_id=action.id, status=Status.PENDING)
-            signals.action_held.send(sender=Action, action_id=action.id)
-        else:
-            Approval.objects.create(
-                action=action,
-                user=None,
-                decision=Decision.APPROVE,
-                reason=f"{classification.level} risk: approved by policy",
-                payload_hash=action.payload_hash,
-                at=now,
-            )
-            if action.status == Status.PENDING:  # the rule meant to decide it was disabled meanwhile
-                _approve_by_policy(action, classification.level, now)
-                return action
-            audit_append(
-                actor=SYSTEM_ACTOR,
-                event="action.approved",
-                action_id=action.id,
-                data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
-            )
-            events.action_changed(action_id=action.id, status=Status.APPROVED)
-            _announce_settled(action, DECIDED)
-            _announce_approved(action)
+            if rules:  # none of the rules that looked likely decided it after all
+                signals.action_held.send(sender=Action, action_id=action.id)
+            return action
+        if rules:  # the rule meant to decide it was disabled meanwhile
+            _approval_by_policy(action, classification.level, now)
+            _approve_by_policy(action, classification.level, now)
+            return action
+        audit_append(
+            actor=SYSTEM_ACTOR,
+            event="action.approved",
+            action_id=action.id,
+            data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
+        )
+        events.action_changed(action_id=action.id, status=Status.APPROVED)
     return action
 
 
@@ -282,6 +286,17 @@ def _apply_rule(action: Action, rule: CompiledRule, note: str, now: datetime) ->
         event="action.approved" if approved else "action.rejected",
         data={"rule_id": rule.id, "reason": reason, "payload_hash": action.payload_hash},
         **({"approved_at": now} if approved else {}),
+    )
+
+
+def _approval_by_policy(action: Action, level: str, now: datetime) -> None:
+    Approval.objects.create(
+        action=action,
+        user=None,
+        decision=Decision.APPROVE,
+        reason=f"{level} risk: approved by policy",
+        payload_hash=action.payload_hash,
+        at=now,
     )
 
 

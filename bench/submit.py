@@ -130,6 +130,7 @@ def profile(server: Server, token: str, path: str, seconds: int) -> None:
                 "200",
                 "-f",
                 "raw",
+                "--gil",  # CPU: only the thread holding the GIL, not those waiting on Postgres
                 "-o",
                 f"{path}.{pid}",
             ],

@@ -6,11 +6,13 @@ request's count is one Redis round trip.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
@@ -49,13 +51,20 @@ def check_rate_limit(request: HttpRequest) -> None:
         raise RateLimited(retry_after=(bucket + 1) * window - now)
 
 
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    """One client (and connection pool) per process: Django builds its cache backend anew in each
+    request's context, and with it a new connection to Redis every request."""
+    return redis.Redis.from_url(url)
+
+
 def _count(key: str, *, timeout: int) -> int:
     """Add one to the window's counter and return it: on Redis in one round trip (create with its
     expiry if missing, then increment, pipelined); on any other cache with add + incr."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         name = backend.make_and_validate_key(key)
-        pipeline = backend._cache.get_client(name, write=True).pipeline(transaction=False)
+        pipeline = _redis(backend._servers[0]).pipeline(transaction=False)
         pipeline.set(name, 0, ex=timeout, nx=True)
         pipeline.incr(name)
         return pipeline.execute()[1]
