@@ -9,9 +9,12 @@ the change); on any other layer it is sent by `transaction.on_commit`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import hashlib
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -40,25 +43,54 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
     sends = [(group, message) for group in groups]
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        _send(layer, sends)
+        _Batch(layer, sends).send()
         return
     # Everything one transaction publishes goes out together after its commit: one hand-off to the
     # sender loop, one pipelined round trip to Redis.
     batch = _open_batch(connection)
     if batch is None:
-        batch = _Batch(layer)
+        batch = _Batch(layer, [])
         connection.actionhub_broadcasts = batch
         transaction.on_commit(batch.send)
     batch.sends.extend(sends)
 
 
 class _Batch:
-    def __init__(self, layer: Any) -> None:
+    def __init__(self, layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
         self.layer = layer
-        self.sends: list[tuple[str, dict[str, Any]]] = []
+        self.sends = sends
 
     def send(self) -> None:
+        held = _held.get()
+        if held is not None:  # inside broadcasts_held(): sent with everything else the block commits
+            held.append((self.layer, self.sends))
+            return
         _send(self.layer, self.sends)
+
+
+# Inside `broadcasts_held()`: what each committed transaction would have sent, sent together at its end.
+_held: contextvars.ContextVar[list[tuple[Any, list[tuple[str, dict[str, Any]]]]] | None] = contextvars.ContextVar(
+    "held_broadcasts", default=None
+)
+
+
+@contextlib.contextmanager
+def broadcasts_held() -> Iterator[None]:
+    """Hold what the transactions inside the block broadcast until the block ends, then send it all
+    in one hand-off and one round trip (a bulk decision: one transaction per action, one send per
+    request). Only what committed is sent; on the database layer messages still commit with their
+    transactions, so nothing is held there."""
+    if _held.get() is not None:
+        yield
+        return
+    held: list[tuple[Any, list[tuple[str, dict[str, Any]]]]] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        if held:
+            _send(held[0][0], [send for _, sends in held for send in sends])
 
 
 def _open_batch(connection: Any) -> _Batch | None:

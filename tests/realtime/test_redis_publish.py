@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 
-from realtime.broadcast import publish
+from realtime.broadcast import broadcasts_held, publish
 from realtime.layers import RedisPubSubLayer
 from tests.conftest import require
 
@@ -79,3 +79,24 @@ def test_it_sends_nothing_for_a_transaction_that_rolled_back(transactional_db, r
     with transaction.atomic():
         publish(["audit"], {"type": "audit.appended"})
     assert sent == [["audit"]], "the rolled-back change is not announced, nor carried into the next batch"
+
+
+def test_it_holds_the_broadcasts_of_many_transactions_to_one_send_at_the_end(
+    transactional_db, redis_layer, monkeypatch
+):
+    sent = []
+
+    async def record(self, sends):
+        sent.append([group for group, _ in sends])
+
+    monkeypatch.setattr(RedisPubSubLayer, "group_send_many", record)
+    with broadcasts_held():
+        for number in range(3):
+            with transaction.atomic():
+                publish([f"action.{number}"], {"type": "action.changed"})
+        with pytest.raises(RuntimeError), transaction.atomic():
+            publish(["action.rolled-back"], {"type": "action.changed"})
+            raise RuntimeError
+        publish(["approvals"], {"type": "actions.changed"})
+        assert sent == []
+    assert sent == [["action.0", "action.1", "action.2", "approvals"]]
