@@ -18,12 +18,13 @@ from django.utils import timezone
 
 from api.models import ApiToken, TokenSetVersion, new_token, token_digest
 from audit.services import audit_append
-from lib.versions import version_bump, version_read
+from lib.versions import version_bump, version_read, version_register
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Tokens a process remembers at most; past it the cache starts again (unknown tokens are never kept).
 CACHE_SIZE = 4096
 VERSION_TABLE = TokenSetVersion._meta.db_table
+version_register(VERSION_TABLE)
 
 
 @dataclass

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from uuid import UUID
 
+from lib.once import once_at_end
 from realtime.broadcast import broadcasts_held, publish
 
 APPROVALS_GROUP = "approvals"
@@ -47,8 +48,9 @@ def queue_changes_coalesced() -> Iterator[None]:
         return
     batch: list[str] = []
     token = _coalesced.set(batch)
-    # Everything else the transactions inside broadcast (their audit entries) leaves with it, at once.
-    with broadcasts_held():
+    # Everything else the transactions inside broadcast (their audit entries) leaves with it, at once,
+    # and the workers are woken once for all the tasks they queued.
+    with once_at_end(), broadcasts_held():
         try:
             yield
         finally:

@@ -4,8 +4,8 @@ One gunicorn server (3 uvicorn workers, DEBUG off) serves ActionHub and two refe
 (bench/submit_views.py): the insert floor (the action row and its chained audit row in one commit)
 and an in-memory submit (the same checks, nothing stored). wrk (16 connections) loads each in turn,
 `--rounds` times, so the machine's noise falls on all three alike; each figure is the median of its
-rounds. CPU per request: the web workers' and the Postgres backends' (of this database) from /proc,
-Redis's from INFO. Then the decision latency (one approval through the API, p50 of 100) and the
+rounds (a ratio: the median of the rounds' ratios). CPU per request: the web workers' and the
+Postgres backends' (of this database) from /proc, Redis's from INFO. Then the decision latency (one approval through the API, p50 of 100) and the
 bulk decision of 200 HIGH actions in one POST (median of 3 rounds).
 
 Targets on this machine: submit >= 0.8x the insert floor, web CPU <= 5 ms per submit, bulk 200 <= 1 s.
@@ -188,7 +188,7 @@ def bulk_latency(server: Server, tokens: dict[str, str], rounds: int = 3, size: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=8, help="length of each wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--web-workers", type=int, default=3)
@@ -249,11 +249,13 @@ def main() -> None:
     )
     print("| benchmark | result | target | met |")
     print("|---|---|---|---|")
-    ratio = median["submit"] / median["floor"]
+    # Each round's submit against the same round's floor: the machine's load moves both alike.
+    ratio = statistics.median(s / f for s, f in zip(rates["submit"], rates["floor"], strict=True))
+    memory_ratio = statistics.median(s / m for s, m in zip(rates["submit"], rates["memory"], strict=True))
     report(
         "durable submit, HIGH action, 16 connections",
         f"{median['submit']:,.0f} req/s: {ratio:.2f}x the insert floor ({median['floor']:,.0f} req/s), "
-        f"{median['submit'] / median['memory']:.2f}x the in-memory submit ({median['memory']:,.0f} req/s)",
+        f"{memory_ratio:.2f}x the in-memory submit ({median['memory']:,.0f} req/s)",
         ">= 0.8x the insert floor",
         ratio >= 0.8,
     )

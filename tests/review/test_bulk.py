@@ -6,7 +6,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals.models import Action, Status
@@ -242,3 +244,16 @@ def test_it_offers_a_checkbox_carrying_the_payload_hash_on_every_queue_row(alice
     html = page_client(bob).get("/approvals/").content.decode()
     assert f'name="item" value="{action.id}:{action.payload_hash}" form="bulk-form"' in html
     assert 'id="bulk-form"' in html and 'id="pick-all"' in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="workers are woken by Postgres NOTIFY")
+def test_it_wakes_the_workers_once_for_a_whole_bulk_decision(api_as, alice, bob):
+    actions = [make_action(alice, delete(f"notes/{index}.txt")) for index in range(5)]
+    with CaptureQueriesContext(connection) as queries:
+        response = api_as(bob).post(
+            "/actions/decide", {"decisions": decisions(actions, {a.id: a.payload_hash for a in actions})}
+        )
+    assert [item["status"] for item in response.json()["results"]] == [Status.APPROVED] * 5
+    assert Action.objects.filter(id__in=[a.id for a in actions], status=Status.APPROVED).count() == 5
+    notifies = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("NOTIFY")]
+    assert len(notifies) == 1
