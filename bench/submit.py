@@ -5,8 +5,9 @@ One gunicorn server (3 uvicorn workers, DEBUG off) serves ActionHub and two refe
 and an in-memory submit (the same checks, nothing stored). wrk (16 connections) loads each in turn,
 `--rounds` times, so the machine's noise falls on all three alike; each figure is the median of its
 rounds (a ratio: the median of the rounds' ratios). CPU per request: the web workers' and the
-Postgres backends' (of this database) from /proc, Redis's from INFO. Then the decision latency (one approval through the API, p50 of 100) and the
-bulk decision of 200 HIGH actions in one POST (median of 3 rounds).
+Postgres backends' (of this database) from /proc, Redis's from INFO. Then the decision latency (one
+approval through the API, p50 of 100) and the bulk decision of 200 HIGH actions in one POST (median
+of 3 rounds).
 
 Targets on this machine: submit >= 0.8x the insert floor, web CPU <= 5 ms per submit, bulk 200 <= 1 s.
 `--profile FILE` also records the web workers with py-spy (`pip install py-spy`) during one extra
