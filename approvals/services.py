@@ -21,16 +21,18 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import CharField, Value
 from django.utils import timezone
 
 from approvals import events, signals
 from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review
-from approvals.authorship import editor_approval_refuse
+from approvals.authorship import EDITED_BY_YOU, editor_approval_refuse
 from approvals.callback_target import callback_clean
 from approvals.exceptions import (
     ActionExpired,
     ActionNotPending,
     AlreadyDecided,
+    EditedByYou,
     InvalidParameters,
     InvalidTransition,
     NotAReviewer,
@@ -363,23 +365,54 @@ def action_decide(
     reason = (reason or "").strip()
     with transaction.atomic():
         action = Action.objects.select_for_update().get(id=action_id)
-        _check_decidable(action, user, approving=approved)
+        _check_decidable(action, user, approving=False)  # an editor's approval: refused with the read below
+        live = _live_decisions(action, user, approving=approved)
         now = timezone.now()
         expired = action.expires_at is not None and action.expires_at <= now
         if expired:
             _expire_locked(action, now)
         else:
             outcome = _record_decision(
-                action, user, approved=approved, reason=reason, seen_hash=payload_hash, now=now, via_link=via_link
+                action,
+                user,
+                live,
+                approved=approved,
+                reason=reason,
+                seen_hash=payload_hash,
+                now=now,
+                via_link=via_link,
             )
     if expired:
         raise ActionExpired("action expired before a decision was made; it will not run")
     return outcome
 
 
+_EDITED = "edited"
+
+
+def _live_decisions(action: Action, user: AbstractBaseUser, *, approving: bool) -> list[tuple[int | None, str]]:
+    """The action's live decisions, `(user_id, decision)`; EditedByYou first when `user`, approving,
+    ever edited it. One query for both, read under the action's row lock, which every edit and
+    decision takes (so neither can change between this read and the decision)."""
+    live = Approval.objects.filter(action=action, voided_at__isnull=True).order_by().values_list("user_id", "decision")
+    if not approving:
+        return list(live)
+    edits = (
+        ActionEdit.objects.filter(action=action, user=user)
+        .order_by()
+        .annotate(marker=Value(_EDITED, output_field=CharField()))
+        .values_list("user_id", "marker")
+    )
+    rows = list(live.union(edits, all=True))
+    if any(decision == _EDITED for _, decision in rows):
+        raise EditedByYou(EDITED_BY_YOU)
+    return rows
+
+
 def _record_decision(
     action: Action,
     user: AbstractBaseUser,
+    live: list[tuple[int | None, str]],
     *,
     approved: bool,
     reason: str,
@@ -390,7 +423,6 @@ def _record_decision(
     if seen_hash is not None and seen_hash != action.payload_hash:
         raise PayloadChanged("the action changed since you saw it; review it again")
     # One read of the live decisions answers both "already decided?" and "how many approvals?".
-    live = list(Approval.objects.filter(action=action, voided_at__isnull=True).values_list("user_id", "decision"))
     if any(user_id == user.pk for user_id, _ in live):
         raise AlreadyDecided("you already decided on this action")
     Approval.objects.create(
