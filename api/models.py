@@ -41,3 +41,14 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class TokenSetVersion(models.Model):
+    """Changes with every change to a token or to a user (lib/versions.py): each process's cache of
+    authenticated tokens is dropped when it moves, so a revocation or deactivation holds at once."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"tokens {self.version}"

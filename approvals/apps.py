@@ -8,7 +8,7 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approvals"
 
     def ready(self) -> None:
-        from approvals import checks  # noqa: F401 - registers the system checks
+        from approvals import checks, receivers  # noqa: F401 - registers the system checks and receivers
         from approvals.reporting import AuditSubjects
         from audit import subjects
 

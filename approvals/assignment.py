@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from approvals.models import Action, RoutingRule
+from approvals.runtime import config_version
 from lib.roles import REVIEWERS, is_reviewer
 
 NOT_ASSIGNED = "not assigned to you"
@@ -41,17 +43,52 @@ def route_group_names(*, action_type: str, skill_id: str | None) -> list[str]:
     return sorted(routing.get(action_type, []))
 
 
+# Each process's copy of the routes it has resolved, (type, skill) -> groups, under the configuration
+# version (approvals/runtime.py) that every routing change, and every group's rename or removal, moves.
+_routes: tuple[str, dict[tuple[str, str], tuple[Group, ...]]] = ("", {})
+_routes_lock = threading.Lock()
+
+
+def _route_groups(*, action_type: str, skill_id: str | None) -> tuple[Group, ...]:
+    global _routes
+    version = config_version()
+    key = (action_type, skill_id or "")
+    with _routes_lock:
+        if _routes[0] != version:
+            _routes = (version, {})
+        cached = _routes[1].get(key)
+    if cached is not None:
+        return cached
+    names = route_group_names(action_type=action_type, skill_id=skill_id)
+    # A group named in the settings but not created yet is created empty: only superusers see
+    # the action until an administrator adds members, rather than every reviewer seeing it.
+    found = [Group.objects.get_or_create(name=name) for name in names]
+    groups = tuple(group for group, _ in found)
+    # A group created here exists only once this transaction commits: not kept until it is read back.
+    if not any(created for _, created in found):
+        with _routes_lock:
+            if _routes[0] == version:
+                _routes[1][key] = groups
+    return groups
+
+
+def routes_forget() -> None:
+    """Drop this process's routes (ACTIONHUB_ROUTING changed under a test)."""
+    global _routes
+    with _routes_lock:
+        _routes = ("", {})
+
+
 def action_assign(*, action: Action) -> list[str]:
     """Store the groups that review `action`, now. Runs in action_create's transaction, so a later
     routing change never reassigns actions already waiting."""
-    names = route_group_names(action_type=action.action_type, skill_id=action.skill_id)
-    # A group named in the settings but not created yet is created empty: only superusers see
-    # the action until an administrator adds members, rather than every reviewer seeing it.
-    groups = [Group.objects.get_or_create(name=name)[0] for name in names]
+    groups = _route_groups(action_type=action.action_type, skill_id=action.skill_id)
     if groups:
-        action.assigned_groups.add(*groups)
-    action.assigned_group_list = groups  # as assigned_names would prefetch them
-    return names
+        # A new action has no groups yet: one insert, not the read-then-insert of `add`.
+        through = Action.assigned_groups.through
+        through.objects.bulk_create([through(action_id=action.id, group_id=group.id) for group in groups])
+    action.assigned_group_list = list(groups)  # as assigned_names would prefetch them
+    return sorted(group.name for group in groups)
 
 
 def assigned_names(action: Action) -> list[str]:

@@ -12,7 +12,8 @@ import time
 from collections.abc import Iterator
 from uuid import UUID
 
-from realtime.broadcast import publish
+from lib.once import once_at_end
+from realtime.broadcast import broadcasts_held, publish
 
 APPROVALS_GROUP = "approvals"
 
@@ -50,19 +51,23 @@ def action_changed(*, action_id: UUID | str, status: str) -> None:
 def queue_changes_coalesced() -> Iterator[None]:
     """Changes to many actions (a bulk decision) are announced as one `actions.changed` broadcast
     at the end, so each web process renders the rows and counts once, each queue socket gets one
-    message, not one per action, and the request sends once instead of once per action. Use it
+    message, not one per action, and the request sends once instead of once per action (what else
+    their transactions broadcast is held to that send too: realtime.broadcast.broadcasts_held). Use it
     outside the per-action transactions: the broadcast follows their commits."""
     if _coalesced.get() is not None:  # already inside a batch: the outer one announces
         yield
         return
     batch: list[str] = []
     token = _coalesced.set(batch)
-    try:
-        yield
-    finally:
-        _coalesced.reset(token)
-        if batch:
-            actions_changed(action_ids=batch)
+    # Everything else the transactions inside broadcast (their audit entries) leaves with it, at once,
+    # and the workers are woken once for all the tasks they queued.
+    with once_at_end(), broadcasts_held():
+        try:
+            yield
+        finally:
+            _coalesced.reset(token)
+            if batch:
+                actions_changed(action_ids=batch)
 
 
 def actions_changed(*, action_ids: list[str]) -> None:

@@ -195,3 +195,14 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.user_id})"
+
+
+class ConfigVersion(models.Model):
+    """Changes with every change to a runtime setting or to routing (lib/versions.py), so each process
+    reads both from its own copy and still sees a change on its next submit."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"config {self.version}"

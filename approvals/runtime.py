@@ -1,16 +1,26 @@
-"""Settings that change at run time (config_change, model_switch), persisted in the database."""
+"""Settings that change at run time (config_change, model_switch), persisted in the database.
+
+Each process reads them from its own copy, kept under the configuration's version
+(lib/versions.py), which every change moves in its own transaction: a change made anywhere holds
+from the next read on, for one primary-key query per read instead of a query of the settings.
+"""
 
 from __future__ import annotations
 
+import copy
+import threading
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 
 from approvals.kinds.registry import find_kind
-from approvals.models import RuntimeSetting
+from approvals.models import ConfigVersion, RuntimeSetting
 from lib.durations import duration_text
+from lib.versions import version_bump, version_read, version_register
 
+CONFIG_VERSION_TABLE = ConfigVersion._meta.db_table
+version_register(CONFIG_VERSION_TABLE)
 CONFIG_KEYS = ("default_model", "expiry_high", "expiry_critical", "quorum_critical", "webhook_urls")
 DURATION_KEYS = ("expiry_high", "expiry_critical")
 
@@ -45,13 +55,38 @@ def _defaults() -> dict[str, Any]:
     }
 
 
+_stored: tuple[str, dict[str, Any]] | None = None
+_stored_lock = threading.Lock()
+
+
+def config_version() -> str:
+    """The version runtime settings and routing are cached under."""
+    return version_read(CONFIG_VERSION_TABLE)
+
+
+def config_changed() -> None:
+    """Runtime settings or routing changed: every process rereads them once the caller commits."""
+    version_bump(CONFIG_VERSION_TABLE)
+
+
+def _stored_values() -> dict[str, Any]:
+    global _stored
+    version = config_version()
+    stored = _stored
+    if stored is None or stored[0] != version:
+        # Read after the version, so the copy is at least as new as the version it is kept under.
+        stored = (version, dict(RuntimeSetting.objects.values_list("key", "value")))
+        with _stored_lock:
+            _stored = stored
+    return stored[1]
+
+
 def runtime_values(*keys: str) -> dict[str, Any]:
-    """The current values of `keys` (all keys when none given), in one query."""
+    """The current values of `keys` (all keys when none given)."""
     wanted = keys or CONFIG_KEYS
-    values = {key: value for key, value in _defaults().items() if key in wanted}
-    for key, value in RuntimeSetting.objects.filter(key__in=wanted).values_list("key", "value"):
-        values[key] = value
-    return values
+    stored = _stored_values()
+    # Copies: a caller changing a list it was given must not change the process's copy.
+    return {key: copy.deepcopy(stored.get(key, value)) for key, value in _defaults().items() if key in wanted}
 
 
 def runtime_get(key: str) -> Any:
@@ -64,6 +99,7 @@ def runtime_set(*, key: str, value: Any, actor: str) -> Any:
         raise KeyError(key)
     old = runtime_get(key)
     RuntimeSetting.objects.update_or_create(key=key, defaults={"value": value, "updated_by": actor})
+    config_changed()
     return old
 
 

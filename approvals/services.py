@@ -2,8 +2,9 @@
 
 `Action.status` changes only here, through `_transition`: a compare-and-set update checked
 against ALLOWED_TRANSITIONS, its audit entry in the same transaction, and its effects: the
-`action_approved` / `action_held` signals on commit (the worker and notifications act on them),
-`action_settled` inside the transaction when it is decided or finished (outboxes write there),
+`action_approved` / `action_held` signals (the worker and notifications queue their tasks) and
+`action_settled` when it is decided or finished (outboxes write there), all inside the transaction
+so a submit or a decision is one durable commit,
 the websocket broadcast through approvals.events (written in the same transaction on the
 database channel layer, sent on commit on Redis). What an action type means, its kind says.
 """
@@ -20,16 +21,18 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import CharField, Value
 from django.utils import timezone
 
 from approvals import events, signals
 from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review
-from approvals.authorship import editor_approval_refuse
+from approvals.authorship import EDITED_BY_YOU, editor_approval_refuse
 from approvals.callback_target import callback_clean
 from approvals.exceptions import (
     ActionExpired,
     ActionNotPending,
     AlreadyDecided,
+    EditedByYou,
     InvalidParameters,
     InvalidTransition,
     NotAReviewer,
@@ -48,6 +51,7 @@ from audit.chain import canonical_json
 from audit.services import SYSTEM_ACTOR, audit_append
 from lib.roles import is_reviewer
 from lib.urlnorm import normalize_url
+from lib.versions import versions_pinned
 from rules.evaluation import rules_deciding
 from rules.hits import rule_hit_record
 from rules.matching import CompiledRule
@@ -119,10 +123,7 @@ def _announce_settled(action: Action, event: str) -> None:
 
 
 def _announce_approved(action: Action) -> None:
-    action_id, action_type = action.id, action.action_type
-    transaction.on_commit(
-        lambda: signals.action_approved.send(sender=Action, action_id=action_id, action_type=action_type)
-    )
+    signals.action_approved.send(sender=Action, action_id=action.id, action_type=action.action_type)
 
 
 def _required_approvals(level: str, quorum_critical: int) -> int:
@@ -133,6 +134,7 @@ def _required_approvals(level: str, quorum_critical: int) -> int:
     return 0
 
 
+@versions_pinned()
 def action_create(
     *,
     user: AbstractBaseUser,
@@ -187,8 +189,18 @@ def action_create(
         action.escalate_at = escalation_time(created_at=now, expires_at=action.expires_at)
     with transaction.atomic():
         action.save(force_insert=True)
+        action.edit_list = []  # new, so never edited: showing it needs no query for its edits
         if held:
             action_assign(action=action)
+        if not rules:
+            # The rows and tasks first, the audit chain last: its head stays locked only from the
+            # appends to the commit, which is what every submit waits for.
+            if held:
+                signals.action_held.send(sender=Action, action_id=action.id)
+            else:
+                _approval_by_policy(action, classification.level, now)
+                _announce_settled(action, DECIDED)
+                _announce_approved(action)
         audit_append(
             actor=user.get_username(),
             event="action.created",
@@ -211,28 +223,20 @@ def action_create(
             return action
         if held:
             events.action_changed(action_id=action.id, status=Status.PENDING)
-            transaction.on_commit(lambda: signals.action_held.send(sender=Action, action_id=action.id))
-        else:
-            Approval.objects.create(
-                action=action,
-                user=None,
-                decision=Decision.APPROVE,
-                reason=f"{classification.level} risk: approved by policy",
-                payload_hash=action.payload_hash,
-                at=now,
-            )
-            if action.status == Status.PENDING:  # the rule meant to decide it was disabled meanwhile
-                _approve_by_policy(action, classification.level, now)
-                return action
-            audit_append(
-                actor=SYSTEM_ACTOR,
-                event="action.approved",
-                action_id=action.id,
-                data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
-            )
-            events.action_changed(action_id=action.id, status=Status.APPROVED)
-            _announce_settled(action, DECIDED)
-            _announce_approved(action)
+            if rules:  # none of the rules that looked likely decided it after all
+                signals.action_held.send(sender=Action, action_id=action.id)
+            return action
+        if rules:  # the rule meant to decide it was disabled meanwhile
+            _approval_by_policy(action, classification.level, now)
+            _approve_by_policy(action, classification.level, now)
+            return action
+        audit_append(
+            actor=SYSTEM_ACTOR,
+            event="action.approved",
+            action_id=action.id,
+            data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
+        )
+        events.action_changed(action_id=action.id, status=Status.APPROVED)
     return action
 
 
@@ -285,6 +289,17 @@ def _apply_rule(action: Action, rule: CompiledRule, note: str, now: datetime) ->
         event="action.approved" if approved else "action.rejected",
         data={"rule_id": rule.id, "reason": reason, "payload_hash": action.payload_hash},
         **({"approved_at": now} if approved else {}),
+    )
+
+
+def _approval_by_policy(action: Action, level: str, now: datetime) -> None:
+    Approval.objects.create(
+        action=action,
+        user=None,
+        decision=Decision.APPROVE,
+        reason=f"{level} risk: approved by policy",
+        payload_hash=action.payload_hash,
+        at=now,
     )
 
 
@@ -351,23 +366,54 @@ def action_decide(
     reason = (reason or "").strip()
     with transaction.atomic():
         action = Action.objects.select_for_update().get(id=action_id)
-        _check_decidable(action, user, approving=approved)
+        _check_decidable(action, user, approving=False)  # an editor's approval: refused with the read below
+        live = _live_decisions(action, user, approving=approved)
         now = timezone.now()
         expired = action.expires_at is not None and action.expires_at <= now
         if expired:
             _expire_locked(action, now)
         else:
             outcome = _record_decision(
-                action, user, approved=approved, reason=reason, seen_hash=payload_hash, now=now, via_link=via_link
+                action,
+                user,
+                live,
+                approved=approved,
+                reason=reason,
+                seen_hash=payload_hash,
+                now=now,
+                via_link=via_link,
             )
     if expired:
         raise ActionExpired("action expired before a decision was made; it will not run")
     return outcome
 
 
+_EDITED = "edited"
+
+
+def _live_decisions(action: Action, user: AbstractBaseUser, *, approving: bool) -> list[tuple[int | None, str]]:
+    """The action's live decisions, `(user_id, decision)`; EditedByYou first when `user`, approving,
+    ever edited it. One query for both, read under the action's row lock, which every edit and
+    decision takes (so neither can change between this read and the decision)."""
+    live = Approval.objects.filter(action=action, voided_at__isnull=True).order_by().values_list("user_id", "decision")
+    if not approving:
+        return list(live)
+    edits = (
+        ActionEdit.objects.filter(action=action, user=user)
+        .order_by()
+        .annotate(marker=Value(_EDITED, output_field=CharField()))
+        .values_list("user_id", "marker")
+    )
+    rows = list(live.union(edits, all=True))
+    if any(decision == _EDITED for _, decision in rows):
+        raise EditedByYou(EDITED_BY_YOU)
+    return rows
+
+
 def _record_decision(
     action: Action,
     user: AbstractBaseUser,
+    live: list[tuple[int | None, str]],
     *,
     approved: bool,
     reason: str,
@@ -378,7 +424,6 @@ def _record_decision(
     if seen_hash is not None and seen_hash != action.payload_hash:
         raise PayloadChanged("the action changed since you saw it; review it again")
     # One read of the live decisions answers both "already decided?" and "how many approvals?".
-    live = list(Approval.objects.filter(action=action, voided_at__isnull=True).values_list("user_id", "decision"))
     if any(user_id == user.pk for user_id, _ in live):
         raise AlreadyDecided("you already decided on this action")
     Approval.objects.create(
@@ -542,7 +587,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
     )
     events.action_changed(action_id=action.id, status=Status.PENDING)
     if classification.level in HELD_LEVELS:  # earlier approvals are void: reviewers must look again
-        transaction.on_commit(lambda: signals.action_held.send(sender=Action, action_id=action.id))
+        signals.action_held.send(sender=Action, action_id=action.id)
     if classification.level not in HELD_LEVELS:
         Approval.objects.create(
             action=action,

@@ -1,11 +1,13 @@
 """What the lifecycle announces to the apps that act on it, so it never imports them.
 
-`action_approved` and `action_held` are sent once the change has committed, with the action's id:
-the worker app enqueues an approved action, the notifications app tells reviewers of a held one.
+Every signal is sent inside the transaction that made the change, so a receiver's rows commit or
+roll back with it and the change costs one durable commit; a receiver must only write rows there
+(a task row, an outbox entry; a Postgres NOTIFY, which is delivered at commit) and leave anything
+outbound to `on_commit`.
 
-`action_settled` is sent inside the transaction that decided or finished the action, with the
-action as written, so a receiver's rows (an outbox of callbacks) commit or roll back with the
-change; a receiver must only write rows there and leave anything outbound to `on_commit`.
+`action_approved` and `action_held` carry the action's id: the worker app queues an approved
+action, the notifications app queues the telling of reviewers of a held one. `action_settled`
+carries the action as written, when it is decided or finished.
 """
 
 from __future__ import annotations

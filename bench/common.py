@@ -28,7 +28,8 @@ def bench_database_url(name: str) -> str:
     if not base.startswith(("postgres://", "postgresql://")):
         sys.exit("benchmarks need DATABASE_URL=postgres://… (run them with: bash bench/run.sh)")
     parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    # On a server shared with other work, BENCH_DATABASE_PREFIX keeps the throwaway databases apart.
+    return urlunsplit(parts._replace(path=f"/{os.environ.get('BENCH_DATABASE_PREFIX', '')}{name}"))
 
 
 def recreate_database(url: str) -> None:

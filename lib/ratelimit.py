@@ -1,18 +1,22 @@
 """The per-user limit on state-changing requests, shared by the API and the pages.
 
-A fixed window per user in the cache, so with Redis every process counts against one budget.
+A fixed window per user in the cache, so with Redis every process counts against one budget; a
+request's count is one Redis round trip.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -42,15 +46,34 @@ def check_rate_limit(request: HttpRequest) -> None:
     limit, window = _parse_rate(settings.ACTIONHUB_RATE_LIMIT)
     now = int(time.time())
     bucket = now // window
-    key = f"ratelimit:{request.user.pk}:{bucket}"
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
+    count = _count(f"ratelimit:{request.user.pk}:{bucket}", timeout=window + 1)
     if count > limit:
         raise RateLimited(retry_after=(bucket + 1) * window - now)
+
+
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    """One client (and connection pool) per process: Django builds its cache backend anew in each
+    request's context, and with it a new connection to Redis every request."""
+    return redis.Redis.from_url(url)
+
+
+def _count(key: str, *, timeout: int) -> int:
+    """Add one to the window's counter and return it: on Redis in one round trip (create with its
+    expiry if missing, then increment, pipelined); on any other cache with add + incr."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        name = backend.make_and_validate_key(key)
+        pipeline = _redis(backend._servers[0]).pipeline(transaction=False)
+        pipeline.set(name, 0, ex=timeout, nx=True)
+        pipeline.incr(name)
+        return pipeline.execute()[1]
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two
+        cache.set(key, 1, timeout=timeout)
+        return 1
 
 
 class PagePostRateLimitMiddleware:

@@ -1,4 +1,5 @@
-"""Reviewers are told of a held action as soon as its hold (or an edit that keeps it held) commits."""
+"""Reviewers are told of a held action as soon as its hold (or an edit that keeps it held) commits:
+the task that tells them is queued in that transaction."""
 
 from __future__ import annotations
 

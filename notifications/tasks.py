@@ -24,7 +24,7 @@ from worker.wakeup import wake_workers
 
 
 def enqueue_held_notification(*, action_id: UUID) -> None:
-    """Called on commit when an action is held; the task fans out to every channel."""
+    """Called in the transaction that holds an action; the task fans out to every channel."""
     notify_action_held.enqueue(action_id=str(action_id))
     wake_workers()
 

@@ -9,9 +9,12 @@ the change); on any other layer it is sent by `transaction.on_commit`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import hashlib
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -36,8 +39,69 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
         return
     if hasattr(type(layer), "group_send_in_transaction"):  # class lookup: some layers proxy attributes per loop
         layer.group_send_in_transaction(groups, message)
-    else:
-        transaction.on_commit(lambda: _send(layer, groups, message))
+        return
+    sends = [(group, message) for group in groups]
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _Batch(layer, sends).send()
+        return
+    # Everything one transaction publishes goes out together after its commit: one hand-off to the
+    # sender loop, one pipelined round trip to Redis.
+    batch = _open_batch(connection)
+    if batch is None:
+        batch = _Batch(layer, [])
+        connection.actionhub_broadcasts = batch
+        transaction.on_commit(batch.send)
+    batch.sends.extend(sends)
+
+
+class _Batch:
+    def __init__(self, layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        self.layer = layer
+        self.sends = sends
+
+    def send(self) -> None:
+        held = _held.get()
+        if held is not None:  # inside broadcasts_held(): sent with everything else the block commits
+            held.append((self.layer, self.sends))
+            return
+        _send(self.layer, self.sends)
+
+
+# Inside `broadcasts_held()`: what each committed transaction would have sent, sent together at its end.
+_held: contextvars.ContextVar[list[tuple[Any, list[tuple[str, dict[str, Any]]]]] | None] = contextvars.ContextVar(
+    "held_broadcasts", default=None
+)
+
+
+@contextlib.contextmanager
+def broadcasts_held() -> Iterator[None]:
+    """Hold what the transactions inside the block broadcast until the block ends, then send it all
+    in one hand-off and one round trip (a bulk decision: one transaction per action, one send per
+    request). Only what committed is sent; on the database layer messages still commit with their
+    transactions, so nothing is held there."""
+    if _held.get() is not None:
+        yield
+        return
+    held: list[tuple[Any, list[tuple[str, dict[str, Any]]]]] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        if held:
+            _send(held[0][0], [send for _, sends in held for send in sends])
+
+
+def _open_batch(connection: Any) -> _Batch | None:
+    """The batch of the transaction under way, if it is still to be sent on its commit (a batch
+    whose transaction rolled back has lost its callback: the next transaction starts anew)."""
+    batch = getattr(connection, "actionhub_broadcasts", None)
+    if batch is None:
+        return None
+    if any(callback == batch.send for _, callback, _ in connection.run_on_commit):
+        return batch
+    return None
 
 
 def _sender_loop() -> asyncio.AbstractEventLoop:
@@ -51,15 +115,19 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def _send(layer: Any, groups: list[str], message: dict[str, Any]) -> None:
+def _send(layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
     async def send() -> None:
-        for group in groups:
+        if hasattr(layer, "group_send_many"):
+            await layer.group_send_many(sends)
+            return
+        for group, message in sends:
             await layer.group_send(group, message)
 
     try:
         asyncio.run_coroutine_threadsafe(send(), _sender_loop()).result(timeout=SEND_TIMEOUT)
     except Exception:  # a broadcast failure after commit must not fail the request
-        logger.exception("broadcast %s to %s failed", message.get("type"), groups[0])
+        group, message = sends[0]
+        logger.exception("broadcast %s to %s failed", message.get("type"), group)
 
 
 def session_ended(*, session_key: str) -> None:

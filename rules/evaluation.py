@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
 from approvals.kinds.registry import find_kind
+from lib.versions import version_read, version_register
 from rules.matching import (
     CompiledRule,
     compile_rule,
@@ -66,15 +66,12 @@ Index = dict[tuple[str, str | None], Bucket]
 
 _compiled: tuple[str, Index] | None = None
 _reload_lock = threading.Lock()
-_VERSION_SQL = f"SELECT version FROM {RuleSetVersion._meta.db_table} WHERE id = 1"  # noqa: S608 - a model's own table name
+RULES_VERSION_TABLE = RuleSetVersion._meta.db_table
+version_register(RULES_VERSION_TABLE)
 
 
 def rules_version() -> str:
-    # Raw SQL: this runs on every submit, and the ORM would cost several times the query itself.
-    with connection.cursor() as cursor:
-        cursor.execute(_VERSION_SQL)
-        row = cursor.fetchone()
-    return row[0] if row else ""
+    return version_read(RULES_VERSION_TABLE)
 
 
 def _load() -> Index:

@@ -5,7 +5,6 @@ in its own transaction, so every process stops using the old rule before anyone 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from approvals.exceptions import (
 )
 from audit.services import SYSTEM_ACTOR, audit_append
 from lib.roles import is_reviewer, is_rule_admin
+from lib.versions import version_bump
 from rules.matching import RuleInvalid, validate_matchers
 from rules.models import Effect, Rule, RuleSetVersion
 
@@ -112,9 +112,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _bump_version() -> None:
-    version = uuid.uuid4().hex
-    if not RuleSetVersion.objects.filter(id=1).update(version=version):
-        RuleSetVersion.objects.create(id=1, version=version)
+    version_bump(RuleSetVersion._meta.db_table)
 
 
 def _described(rule: Rule) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""An approved action is queued for a worker as soon as its approval commits, unless its kind is
-decide-only (its requester runs it)."""
+"""An approved action is queued for a worker in the transaction that approves it, unless its kind is
+decide-only (its requester runs it): the task commits with the approval, or neither does."""
 
 from __future__ import annotations
 

@@ -11,14 +11,23 @@ from collections.abc import Callable
 
 from django.db import connection
 
+from lib.once import run_once
+
 logger = logging.getLogger(__name__)
 
 CHANNEL = "actionhub_tasks"
 
 
 def wake_workers() -> None:
+    """Wake the idle workers; inside a transaction Postgres delivers the notification at its commit,
+    so a worker woken finds the task the transaction queued. Inside `lib.once.once_at_end()` (a bulk
+    decision, one transaction per action) they are woken once, at its end, after every commit."""
     if connection.vendor != "postgresql":
         return
+    run_once("wake_workers", _notify)
+
+
+def _notify() -> None:
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"NOTIFY {CHANNEL}")

@@ -6,7 +6,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals.models import Action, Status
@@ -347,3 +349,16 @@ def test_it_keeps_the_api_bulk_decision_in_one_step(api_as, bob, mixed):
     body = {"decisions": [{"id": str(mixed["delete"].id), "approved": True}]}
     response = api_as(bob).post("/actions/decide", body)
     assert response.json()["results"][0]["status"] == "approved"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="workers are woken by Postgres NOTIFY")
+def test_it_wakes_the_workers_once_for_a_whole_bulk_decision(api_as, alice, bob):
+    actions = [make_action(alice, delete(f"notes/{index}.txt")) for index in range(5)]
+    with CaptureQueriesContext(connection) as queries:
+        response = api_as(bob).post(
+            "/actions/decide", {"decisions": decisions(actions, {a.id: a.payload_hash for a in actions})}
+        )
+    assert [item["status"] for item in response.json()["results"]] == [Status.APPROVED] * 5
+    assert Action.objects.filter(id__in=[a.id for a in actions], status=Status.APPROVED).count() == 5
+    notifies = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("NOTIFY")]
+    assert len(notifies) == 1
