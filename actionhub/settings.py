@@ -230,6 +230,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The password apart from the URL, so that it can come from a secret file (DATABASE_PASSWORD_FILE).
+if database_password := env_secret("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = database_password
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker processes share the file: IMMEDIATE transactions + WAL remove
     # "database is locked" under concurrent read-then-write transactions.
