@@ -47,8 +47,16 @@ class Containers:
         self.image = image
         self.label = f"actionhub-test={secrets.token_hex(6)}"
 
-    def run(self, *args: str, env: dict[str, str], detach: bool = False, name: str = "", timeout: float = 120):
-        command = ["docker", "run", "--label", self.label, "--network", "host"]
+    def run(
+        self,
+        *args: str,
+        env: dict[str, str],
+        detach: bool = False,
+        name: str = "",
+        options: tuple[str, ...] | list[str] = (),
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess:
+        command = ["docker", "run", "--label", self.label, "--network", "host", *options]
         command += ["--detach"] if detach else ["--rm"]
         if name:
             command += ["--name", f"{name}-{self.label.split('=')[1]}"]
@@ -74,7 +82,8 @@ def containers(app_image):
 
 @pytest.fixture
 def scratch_database():
-    """A database of its own on the suite's PostgreSQL server, dropped afterwards."""
+    """A database of its own on the suite's PostgreSQL server, dropped afterwards. Ask for it before
+    `containers`, so that the containers using it are removed first."""
     url = os.environ.get("DATABASE_URL", "")
     require(url.startswith("postgres"), "PostgreSQL (DATABASE_URL=postgres://...) for the containers")
     import psycopg
