@@ -163,14 +163,13 @@ def test_it_loses_and_repeats_nothing_across_two_webs_and_three_workers(scratch_
     migrated = containers.run("migrate", env=env, timeout=180)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     assert "Created the first user: admin" in migrated.stdout
-    output = started(containers.run("shell", "-c", SETUP, env=env)).splitlines()
-    tokens = dict(line.split()[1:] for line in output if line.startswith("token "))
-
     port_a, port_b = free_port(), free_port()
     for name, port in (("web-a", port_a), ("web-b", port_b)):
         web_env = {**env, "ACTIONHUB_WEB_PORT": str(port), "ACTIONHUB_WEB_WORKERS": "2"}
         started(containers.run("web", env=web_env, detach=True, name=name))
     workers = [started(containers.run("worker", env=env, detach=True, name=f"worker-{n}")) for n in (1, 2, 3)]
+    output = started(containers.run("shell", "-c", SETUP, env=env)).splitlines()
+    tokens = dict(line.split()[1:] for line in output if line.startswith("token "))
     db = sql
 
     def scalar(sql: str, *params):
@@ -271,9 +270,24 @@ def test_it_loses_and_repeats_nothing_across_two_webs_and_three_workers(scratch_
     )
     verified = containers.run("verify_audit", env=env)
 
-    # Stopping a web container: its websockets close as a restart, and it exits cleanly.
+    # Stopping a web container: its websockets close as a restart, a request in flight (a long poll
+    # on a held action) is still answered, and it exits cleanly.
+    held = web_a.post(
+        "/actions", json={"action_type": "api_call", "parameters": {"method": "POST", "url": receiver.url + "0"}}
+    )
+    assert held.status_code == 201, held.text
+    waited: dict[str, object] = {}
+
+    def long_poll() -> None:
+        try:
+            waited["answer"] = web_a.get(f"/actions/{held.json()['id']}/wait", params={"timeout": 3}, timeout=30)
+        except httpx.HTTPError as exc:
+            waited["error"] = exc
+
+    poller = threading.Thread(target=long_poll)
     with live_socket(port_a, alice_cookie, probe_id) as ws:
-        time.sleep(0.3)
+        poller.start()
+        time.sleep(0.5)
         t = time.monotonic()
         stopper = subprocess.Popen(["docker", "stop", "-t", "40", f"web-a-{containers.label.split('=')[1]}"])
         with pytest.raises(ConnectionClosed) as closed:
@@ -281,6 +295,15 @@ def test_it_loses_and_repeats_nothing_across_two_webs_and_three_workers(scratch_
         close_code = closed.value.rcvd.code if closed.value.rcvd else None
         stopper.wait(timeout=60)
         web_stop_seconds = time.monotonic() - t
+        poller.join(timeout=30)
+    # A worker stopped the same way takes no new work, finishes and leaves its heartbeat behind it.
+    stopped_worker = subprocess.run(["docker", "stop", "-t", "40", workers[1]], capture_output=True, text=True)
+    assert stopped_worker.returncode == 0, stopped_worker.stderr
+    worker_exit = subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.ExitCode}}", workers[1]], capture_output=True, text=True
+    ).stdout.strip()
+    beating = scalar("SELECT count(*) FROM approvals_workerheartbeat")
+    fresh = scalar("SELECT count(*) FROM approvals_workerheartbeat WHERE last_seen > now() - interval '15 seconds'")
     web_exit = subprocess.run(
         ["docker", "inspect", "--format", "{{.State.ExitCode}}", f"web-a-{containers.label.split('=')[1]}"],
         capture_output=True,
@@ -304,5 +327,11 @@ def test_it_loses_and_repeats_nothing_across_two_webs_and_three_workers(scratch_
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("OK"), verified.stdout
     assert close_code == 1012
+    assert "error" not in waited, waited
+    assert waited["answer"].status_code == 200
+    assert waited["answer"].json()["status"] == "pending"
     assert web_exit == "0"
+    assert worker_exit == "0"
+    # Worker 1 was killed: its row stays, silent. Worker 2 removed its own on the way out.
+    assert (beating, fresh) == (2, 1)
     assert live_update_ms < 5000
