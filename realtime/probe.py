@@ -26,7 +26,7 @@ async def channel_layer_problem() -> str | None:
     if isinstance(layer, DatabaseChannelLayer):
         # Its relay is a table in the default database: reading the table is the round trip.
         try:
-            await sync_to_async(_newest_id, thread_sensitive=False)()
+            await sync_to_async(_newest_id)()
         except DatabaseError as exc:
             return f"relay table unreadable: {type(exc).__name__}"
         return None

@@ -269,6 +269,13 @@ def test_it_loses_and_repeats_nothing_across_two_webs_and_three_workers(scratch_
         "GROUP BY action_id HAVING count(*) > 1) AS repeated"
     )
     verified = containers.run("verify_audit", env=env)
+    # The image's own HEALTHCHECK, as compose's depends_on reads it: web-b and worker 3 ran throughout.
+    health = {
+        name: subprocess.run(
+            ["docker", "inspect", "--format", "{{.State.Health.Status}}", name], capture_output=True, text=True
+        ).stdout.strip()
+        for name in (f"web-b-{containers.label.split('=')[1]}", workers[2])
+    }
 
     # Stopping a web container: its websockets close as a restart, a request in flight (a long poll
     # on a held action) is still answered, and it exits cleanly.
@@ -326,6 +333,7 @@ def test_it_loses_and_repeats_nothing_across_two_webs_and_three_workers(scratch_
     assert in_flight > 0
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("OK"), verified.stdout
+    assert set(health.values()) == {"healthy"}, health
     assert close_code == 1012
     assert "error" not in waited, waited
     assert waited["answer"].status_code == 200
