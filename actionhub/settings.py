@@ -180,6 +180,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages show times in the signed-in person's chosen zone (lib.moments), UTC otherwise.
+    "lib.moments.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "lib.ratelimit.PagePostRateLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -216,6 +218,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # One time format across the site: `{{ when|moment }}` in every template, no load needed.
+            "builtins": ["lib.moments"],
         },
     },
 ]

@@ -17,6 +17,7 @@ urlpatterns = [
     path("approvals/", include("review.urls")),
     path("chat/", include("chat.urls")),
     path("status/", health_views.status_page, name="status"),
+    path("preferences/", review_views.preferences, name="preferences"),
     path("audit/", include("audit.urls")),
     path("api/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

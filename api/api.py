@@ -20,7 +20,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from api import schemas, strict_json
-from api.auth import ASYNC_AUTH, AUTH, docs_login_required
+from api.auth import ASYNC_AUTH, AUTH, REFUSED_CREDENTIALS, UNAUTHENTICATED, docs_login_required, sends_bearer
 from api.status import status_payload
 from approvals.assignment import assigned_names_by_action, viewer_for
 from approvals.exceptions import ActionError
@@ -121,7 +121,9 @@ def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "authentication required: send 'Authorization: Bearer <token>' or log in")
+    response = _error(request, 401, REFUSED_CREDENTIALS if sends_bearer(request) else UNAUTHENTICATED)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 # What refuses a decision or an edit: bad input, not yours to decide (or a CSRF failure), no such
@@ -290,7 +292,8 @@ def decide_actions(request: HttpRequest, body: schemas.BulkDecisionIn):
         BulkItem(action_id=item.id, approved=item.approved, reason=item.reason, payload_hash=item.payload_hash)
         for item in body.decisions
     ]
-    results = actions_decide_bulk(user=request.user, items=items)
+    # A program calling the API decides deliberately: the pages' second step has no API counterpart.
+    results = actions_decide_bulk(user=request.user, items=items, confirmed=True)
     return {
         "results": [
             {"id": result.action_id, "status": result.status, "detail": result.detail, "code": result.code}

@@ -15,6 +15,7 @@ from api.services import token_authenticate
 from lib.asyncdb import db_run
 
 UNAUTHENTICATED = "authentication required: send 'Authorization: Bearer <token>' or log in"
+REFUSED_CREDENTIALS = "that API token is not valid: it is unknown or revoked, or its user is inactive"
 
 
 class BearerToken(HttpBearer):
@@ -25,8 +26,18 @@ class BearerToken(HttpBearer):
         return user
 
 
+def sends_bearer(request: HttpRequest) -> bool:
+    return request.headers.get("Authorization", "").partition(" ")[0].lower() == "bearer"
+
+
 class SessionWithCsrf(SessionAuth):
-    """The browser session; ninja enforces the CSRF token on unsafe methods."""
+    """The browser session; ninja enforces the CSRF token on unsafe methods.
+
+    A request that sends a bearer token is judged by its token alone: a wrong one is a 401, never
+    a CSRF refusal meant for browsers."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return None if sends_bearer(request) else super().__call__(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = request.user
@@ -54,7 +65,7 @@ class AsyncSessionWithCsrf(SessionWithCsrf):
     database threads, not on a thread of the request's own."""
 
     async def __call__(self, request: HttpRequest) -> Any:
-        if self._get_key(request) is None:  # also the CSRF check on unsafe methods
+        if sends_bearer(request) or self._get_key(request) is None:  # also the CSRF check on unsafe methods
             return None
         user = await db_run(get_user, request)
         if not (user.is_authenticated and user.is_active):

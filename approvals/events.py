@@ -24,6 +24,17 @@ def action_group(action_id: UUID | str) -> str:
     return f"action.{action_id}"
 
 
+def requester_group(user_id: int) -> str:
+    """The sockets of one requester's My requests pages: they hear of each new action of theirs."""
+    return f"requester.{user_id}"
+
+
+def action_created(*, action_id: UUID | str, requester_id: int) -> None:
+    """Tell the requester's open My requests pages of a new action (its changes follow on its own group)."""
+    message = {"type": "action.created", "action_id": str(action_id), "sent": time.time()}
+    publish([requester_group(requester_id)], message)
+
+
 def action_changed(*, action_id: UUID | str, status: str) -> None:
     """Announce a change to an action. `sent` identifies this one broadcast, so a web process
     renders it once for all its clients."""

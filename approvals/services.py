@@ -206,6 +206,7 @@ def action_create(
                 **({"callback_to": normalize_url(callback_url).origin} if callback_url else {}),
             },
         )
+        events.action_created(action_id=action.id, requester_id=user.pk)
         if rules and _decide_by_rule(action, rules, classification.level, now):
             return action
         if held:

@@ -8,7 +8,6 @@ the page's time at a million entries.
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +17,7 @@ from django.utils.safestring import SafeString
 
 from audit.models import AuditEntry
 from lib.jsontext import pretty_json
+from lib.moments import moment
 
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 # Enough to tell entries apart on their line; the full data unfolds below it.
@@ -35,7 +35,7 @@ def _action_url(name: str, action_id: object) -> str:
 
 
 def entry_html(*, entry: AuditEntry, level: str | None) -> SafeString:
-    at = entry.at.astimezone(UTC)
+    """One entry's line, its time in the current zone (the site's one format), unfolding to its data."""
     action = ""
     if entry.action_id:
         badge = format_html('<span class="badge badge-{}">{}</span> ', level, level) if level else ""
@@ -50,15 +50,14 @@ def entry_html(*, entry: AuditEntry, level: str | None) -> SafeString:
     return format_html(
         '<li id="entry-{seq}" class="entry" data-seq="{seq}">\n'
         '  <details class="entry-body"><summary class="entry-head"><span class="seq">#{seq}</span>'
-        ' <time datetime="{iso}" title="{iso}">{text} UTC</time>'
+        " {at}"
         ' <span class="actor" title="actor">{actor}</span> <code class="event">{event}</code>'
         ' <span class="entry-summary">{summary}</span></summary>\n'
         '  <pre class="json entry-data" tabindex="0" aria-label="data of entry {seq}">{data}</pre></details>\n'
         "  {action}\n"
         "</li>\n",
         seq=str(entry.seq),
-        iso=at.isoformat(),
-        text=at.strftime("%Y-%m-%d %H:%M:%S"),
+        at=moment(entry.at),
         actor=entry.actor,
         event=entry.event,
         summary=data_summary(entry.data),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from approvals.kinds.registry import decide_only_names
 from approvals.models import Action, SecurityLevel, Status
 from approvals.runtime import runtime_get
 from llm.client import LLMError, llm_probe_client
@@ -74,9 +75,14 @@ def workers_alive() -> int:
 
 
 def queue_depth() -> dict[str, int]:
+    approved = Action.objects.filter(status=Status.APPROVED)
+    decide_only = decide_only_names()
     return {
         "pending_review": Action.objects.filter(status=Status.PENDING).count(),
-        "approved_waiting": Action.objects.filter(status=Status.APPROVED).count(),
+        # Ours to run: a number that stays up means the workers are not taking them.
+        "approved_waiting": approved.exclude(action_type__in=decide_only).count(),
+        # Agents run these themselves and report back; no worker is involved.
+        "awaiting_report": approved.filter(action_type__in=decide_only).count(),
         "executing": Action.objects.filter(status=Status.EXECUTING).count(),
         "tasks_ready": DBTaskResult.objects.filter(status=TaskResultStatus.READY).count(),
     }

@@ -2,8 +2,8 @@
 
 Every action goes through `action_decide` in its own transaction, so one refusal (own action,
 an approval of an action this reviewer edited, changed since seen, already decided, expired, not
-assigned) never blocks or undoes the others, and each decision gets its own audit entries. The
-queues hear about the whole batch once.
+assigned, an approval that takes a second step not taken) never blocks or undoes the others, and
+each decision gets its own audit entries. The queues hear about the whole batch once.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from approvals import events, exceptions
-from approvals.assignment import assignments_prefetched
+from approvals.assignment import assignments_prefetched, may_review
 from approvals.models import Action, Status
+from approvals.presentation import approval_needs_confirmation
 from approvals.services import action_decide
 from lib.roles import is_reviewer
 
@@ -30,6 +32,7 @@ EXPIRED = "expired"
 NOT_ASSIGNED = "not_assigned"
 NOT_FOUND = "not_found"
 REASON_REQUIRED = "reason_required"
+CONFIRMATION_REQUIRED = "confirmation_required"
 REFUSED = "refused"
 
 _CODES: list[tuple[type[exceptions.ActionError], str]] = [
@@ -84,19 +87,56 @@ def bulk_check(items: list[BulkItem]) -> None:
         )
 
 
-def actions_decide_bulk(*, user: AbstractBaseUser, items: list[BulkItem]) -> list[BulkResult]:
-    """Decide each item on its own, in order; the results say per item what happened."""
+def actions_decide_bulk(*, user: AbstractBaseUser, items: list[BulkItem], confirmed: bool) -> list[BulkResult]:
+    """Decide each item on its own, in order; the results say per item what happened.
+
+    Unless `confirmed` (the second step was taken, listing those rows), an approval of an
+    irreversible, CRITICAL or known-to-fail action is refused for that row alone, as a page
+    approval of one such action is.
+    """
     bulk_check(items)
     if not is_reviewer(user):
         raise exceptions.NotAReviewer("only reviewers may decide on actions")
     with events.queue_changes_coalesced(), assignments_prefetched([item.action_id for item in items]):
-        return [_decide_one(user, item) for item in items]
+        return [_decide_one(user, item, confirmed=confirmed) for item in items]
 
 
-def _decide_one(user: AbstractBaseUser, item: BulkItem) -> BulkResult:
+def second_step_actions(*, user: AbstractBaseUser, action_ids: list[UUID]) -> list[Action]:
+    """Among `action_ids`, in that order, the actions `user` could approve now whose approval takes
+    a second step: what the confirmation lists, and what an unconfirmed bulk approval refuses.
+    Whatever would be refused anyway (own, edited by `user`, expired, not theirs to review) is left
+    to that refusal."""
+    now = timezone.now()
+    actions = (
+        Action.objects.select_related("requested_by")
+        .filter(id__in=action_ids, status=Status.PENDING)
+        .exclude(requested_by_id=user.pk)
+        .exclude(edits__user_id=user.pk)
+        .exclude(expires_at__lte=now)
+    )
+    found = {action.id: action for action in actions}
+    return [
+        found[action_id]
+        for action_id in action_ids
+        if action_id in found
+        and may_review(user=user, action=found[action_id])
+        and approval_needs_confirmation(found[action_id])
+    ]
+
+
+def _takes_second_step(user: AbstractBaseUser, item: BulkItem) -> bool:
+    listed = second_step_actions(user=user, action_ids=[item.action_id])
+    # A row that changed since it was seen is refused as changed, whatever it is now.
+    return bool(listed) and item.payload_hash in (None, listed[0].payload_hash)
+
+
+def _decide_one(user: AbstractBaseUser, item: BulkItem, *, confirmed: bool) -> BulkResult:
     reason = (item.reason or "").strip()
     if not item.approved and not reason:
         return BulkResult(item.action_id, REFUSED, "a rejection needs a reason; not rejected", REASON_REQUIRED)
+    if item.approved and not confirmed and _takes_second_step(user, item):
+        detail = "approving it takes a second step (it cannot be undone, is critical or is known to fail); not approved"
+        return BulkResult(item.action_id, REFUSED, detail, CONFIRMATION_REQUIRED)
     try:
         outcome = action_decide(
             action_id=item.action_id,

@@ -3,8 +3,9 @@
 Queue sockets (reviewers only) get the changed rows their reviewer may decide (routing:
 approvals/assignment.py), or their removal, plus fresh counts; a socket opened with
 `?action=<id>` (anyone who may see that action) gets its live detail panel; one opened with
-`?mine=1` (any user) gets the My requests rows of their own actions still on their way. Sockets
-close when their session logs out.
+`?mine=1` (any user; optional `status` and `type` as the page's filters) gets the My requests rows
+of their own actions still on their way, and a new row for each action they submit from then on.
+Sockets close when their session logs out.
 """
 
 from __future__ import annotations
@@ -18,10 +19,20 @@ from channels.db import database_sync_to_async
 from approvals import events
 from approvals.assignment import viewer_for
 from approvals.kinds.registry import kind_names
+from approvals.models import Status
 from approvals.selectors import QUEUE_LEVELS, action_get_for
+from lib.moments import zone_of_session
 from lib.roles import is_reviewer
 from realtime.consumers import SessionConsumer, SharedRenders
-from review.fragments import MINE_WATCHED, detail_fragment, mine_open_ids, mine_rows, queue_counts_html, queue_rows
+from review.fragments import (
+    MINE_WATCHED,
+    detail_fragment,
+    mine_new_row,
+    mine_open_ids,
+    mine_rows,
+    queue_counts_html,
+    queue_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,17 +44,25 @@ _renders = SharedRenders()
 class ApprovalsConsumer(SessionConsumer):
     def groups_to_join(self) -> list[str]:
         if self.mine:
-            return [events.action_group(action_id) for action_id in self.mine_open]
+            return [
+                events.requester_group(self.user.pk),
+                *(events.action_group(action_id) for action_id in self.mine_open),
+            ]
         return [events.action_group(self.action_id) if self.action_id else events.APPROVALS_GROUP]
 
     def allowed(self) -> bool:
         self.mine = self.query_value("mine") == "1"
         if self.mine:
+            self.mine_status = self.query_value("status") or None
+            self.mine_type = self.query_value("type") or None
+            if self.mine_status not in (None, *Status.values) or self.mine_type not in (None, *kind_names()):
+                return False
             # Only actions still on their way can change; a finished one's row stays as it is.
             self.mine_open = mine_open_ids(user=self.user, limit=MINE_WATCHED)
             return True
         self.action_id = self.query_value("action")
         self.seen_hash = self.query_value("seen")
+        self.zone = zone_of_session(self.scope.get("session"))
         self.level = self.query_value("level") or None
         self.action_type = self.query_value("type") or None
         self.assigned_only = self.query_value("assigned") == "me"
@@ -73,7 +92,7 @@ class ApprovalsConsumer(SessionConsumer):
             return
         if self.action_id is not None:
             html = await database_sync_to_async(detail_fragment)(
-                action_id=self.action_id, user=self.user, seen_hash=self.seen_hash
+                action_id=self.action_id, user=self.user, seen_hash=self.seen_hash, zone=self.zone
             )
         else:
             html = await self._queue_html(action_ids, sent)
@@ -101,6 +120,23 @@ class ApprovalsConsumer(SessionConsumer):
         html, finished = await database_sync_to_async(mine_rows)(action_ids=watched, user=self.user)
         for action_id in finished:
             self.mine_open.discard(action_id)
+            await self.leave(events.action_group(action_id))
+        if html:
+            await self.send(text_data=html)
+
+    async def action_created(self, event: dict[str, Any]) -> None:
+        """A new action of this requester's: its row goes on top, and its changes are followed."""
+        action_id = event["action_id"]
+        if not self.mine or action_id in self.mine_open or not await self.allowed_now():
+            return
+        # Joined before the row is read, so no change between the two is missed.
+        await self.join(events.action_group(action_id))
+        html, still_open = await database_sync_to_async(mine_new_row)(
+            action_id=action_id, user=self.user, status=self.mine_status, action_type=self.mine_type
+        )
+        if still_open:
+            self.mine_open.add(action_id)
+        else:
             await self.leave(events.action_group(action_id))
         if html:
             await self.send(text_data=html)

@@ -14,6 +14,7 @@ from approvals.exceptions import InvalidParameters
 from approvals.kinds.registry import kind_choices
 from approvals.models import Status
 from approvals.selectors import QUEUE_LEVELS
+from lib.moments import zone_names
 from lib.pagination import PAGE_LINK_NOT_VALID, BadCursor, decode_cursor
 from review.bulk import BulkItem, bulk_check
 
@@ -83,6 +84,8 @@ class BulkDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     reason = forms.CharField(required=False, max_length=2000)
     item = BulkItemsField(required=False)
+    # Sent by the second step, which listed the selected rows whose approval takes one.
+    confirm = forms.BooleanField(required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -103,6 +106,21 @@ class BulkDecisionForm(forms.Form):
             BulkItem(action_id=action_id, approved=approved, reason=reason, payload_hash=digest)
             for action_id, digest in rows
         ]
+
+
+class BulkConfirmForm(forms.Form):
+    """The rows selected for a bulk approval, to list those that take a second step."""
+
+    reason = forms.CharField(required=False, max_length=2000)
+    item = BulkItemsField(required=False)
+
+    def clean_item(self) -> list[tuple[UUID, str]]:
+        rows = self.cleaned_data["item"]
+        try:
+            bulk_check([BulkItem(action_id=action_id, approved=True) for action_id, _ in rows])
+        except InvalidParameters as error:
+            raise forms.ValidationError(error.detail) from error
+        return rows
 
 
 class EditForm(forms.Form):
@@ -138,3 +156,14 @@ class LinkDecisionForm(forms.Form):
 
 class AlertSoundForm(forms.Form):
     sound = forms.BooleanField(required=False)
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=lambda: [(name, name) for name in sorted(zone_names())],
+        error_messages={
+            "invalid_choice": "%(value)s is not a time zone this site knows: choose an IANA name such as Europe/Berlin",
+            "required": "choose a time zone (UTC is the default)",
+        },
+    )

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from approvals.assignment import Viewer, assigned_ids_by_action, assigned_names_by_action
 from approvals.authorship import edits_prefetch
@@ -80,15 +82,17 @@ def queue_counts_html(*, viewer: Viewer) -> str:
     return render_to_string("review/queue.html#queue-counts", {"counts": queue_counts(viewer=viewer), "oob": True})
 
 
-def detail_fragment(*, action_id: UUID | str, user: AbstractBaseUser, seen_hash: str | None) -> str:
-    """The live part of the detail page (status, quorum, outcome, timeline), as `user` sees it.
+def detail_fragment(*, action_id: UUID | str, user: AbstractBaseUser, seen_hash: str | None, zone: str) -> str:
+    """The live part of the detail page (status, quorum, outcome, timeline), as `user` sees it,
+    times in their `zone`.
 
     Once the action is no longer pending, the decision panel is replaced too, saying what happened.
     """
     context = detail_context(action_id=action_id, user=user, seen_hash=seen_hash)
     if context is None:
         return ""
-    return render_to_string("review/detail.html#detail-live", {**context, "oob": True, "push": True})
+    with timezone.override(ZoneInfo(zone)):
+        return render_to_string("review/detail.html#detail-live", {**context, "oob": True, "push": True})
 
 
 # How many of a requester's unfinished actions one My requests socket follows, newest first.
@@ -117,3 +121,19 @@ def mine_rows(*, action_ids: list[str], user: AbstractBaseUser) -> tuple[str, li
         if action.status in FINISHED:
             finished.append(str(action.id))
     return "".join(html), finished
+
+
+def mine_new_row(
+    *, action_id: str, user: AbstractBaseUser, status: str | None, action_type: str | None
+) -> tuple[str, bool]:
+    """A new action of `user`'s at the top of their My requests list (when it matches the page's
+    filters), and whether it may still change."""
+    actions = Action.objects.filter(id=action_id, requested_by_id=user.pk).prefetch_related(edits_prefetch())
+    action = actions.first()
+    if action is None:
+        return "", False
+    open_ = action.status not in FINISHED
+    if status not in (None, action.status) or action_type not in (None, action.action_type):
+        return "", open_
+    row = render_to_string("review/mine.html#mine-row", {"action": action})
+    return f'<ol id="mine-list" hx-swap-oob="afterbegin">{row}</ol>', open_

@@ -1,4 +1,4 @@
-"""What the review workflow keeps of its own: used one-tap links and each reviewer's queue settings.
+"""What the review workflow keeps of its own: used one-tap links and each person's page settings.
 
 Both tables were created by the approvals app and keep their names (see migrations/0001_initial.py).
 """
@@ -34,12 +34,15 @@ class LinkUse(models.Model):
 
 
 class ReviewerPreference(models.Model):
-    """A reviewer's settings of the live queue, kept on the server so they follow the reviewer."""
+    """A person's page settings, kept on the server so they follow them: the live queue's alert
+    sound (reviewers) and the time zone every page shows times in (anyone signed in)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="reviewer_preference"
     )
     alert_sound = models.BooleanField(default=False)
+    # An IANA zone name (lib.moments.zone_names); UTC until they choose one.
+    time_zone = models.CharField(max_length=64, default="UTC")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -11,6 +11,7 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("decide/", views.bulk_decide, name="bulk"),
+    path("decide/confirm/", views.bulk_confirm, name="bulk_confirm"),
     path("mine/", views.mine, name="mine"),
     path("<uuid:action_id>/", views.detail, name="detail"),
     path("<uuid:action_id>/decide/", views.decide, name="decide"),

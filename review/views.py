@@ -53,20 +53,23 @@ from approvals.services import action_decide, action_edit, action_edit_preview
 from health.checks import sandbox_setup_hint_cached
 from lib.htmx import HtmxHttpRequest
 from lib.jsontext import pretty_json
+from lib.moments import SESSION_KEY as TIME_ZONE_KEY
 from lib.pagination import encode_cursor
 from lib.roles import is_auditor, is_reviewer, role_required
-from review.bulk import REFUSED, BulkResult, actions_decide_bulk
+from review.bulk import REFUSED, BulkResult, actions_decide_bulk, second_step_actions
 from review.forms import (
     AlertSoundForm,
+    BulkConfirmForm,
     BulkDecisionForm,
     DecisionForm,
     EditForm,
     LinkDecisionForm,
     MineFilterForm,
     QueueFilterForm,
+    TimeZoneForm,
 )
 from review.links import OneTapLink, link_check, link_decide, link_load
-from review.preferences import reviewer_preference_get, reviewer_preference_set
+from review.preferences import reviewer_preference_get, reviewer_preference_set, time_zone_set
 
 logger = logging.getLogger(__name__)
 
@@ -192,10 +195,39 @@ def bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
     approved = form.cleaned_data["decision"] == "approve"
     items = form.items(approved=approved, reason=form.cleaned_data["reason"].strip())
     try:
-        results = actions_decide_bulk(user=request.user, items=items)
+        results = actions_decide_bulk(user=request.user, items=items, confirmed=form.cleaned_data["confirm"])
     except exceptions.ActionError as error:
         return _bulk_answer(request, {"errors": [error.detail]}, status=error.status_code)
     return _bulk_answer(request, {"results": _bulk_rows(results, request.user)}, status=200)
+
+
+@require_POST
+@reviewer_required
+def bulk_confirm(request: HtmxHttpRequest) -> HttpResponse:
+    """The second step of a bulk approval: the selected rows that take one (irreversible, CRITICAL
+    or known to fail), each with what it does, and the form that approves the whole selection.
+    Decides nothing itself."""
+    form = BulkConfirmForm(request.POST)
+    if not form.is_valid():
+        errors = [error for errors in form.errors.values() for error in errors]
+        return _bulk_answer(request, {"errors": errors}, status=400)
+    rows = form.cleaned_data["item"]
+    with assignments_prefetched([action_id for action_id, _ in rows]):
+        listed = [
+            {
+                "action": action,
+                "known_failure": action_known_failure(action),
+                "changes": action_changes(action=action),
+            }
+            for action in second_step_actions(user=request.user, action_ids=[action_id for action_id, _ in rows])
+        ]
+    context = {
+        "listed": listed,
+        "items": [f"{action_id}:{digest}" for action_id, digest in rows],
+        "others": len(rows) - len(listed),
+        "reason": form.cleaned_data["reason"],
+    }
+    return render(request, "review/bulk_confirm.html", context)
 
 
 def _bulk_rows(results: list[BulkResult], user: AbstractBaseUser) -> list[dict[str, Any]]:
@@ -311,15 +343,23 @@ def _edited_notice(edits: list[Any]) -> str:
     who = " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
     voided = sum(edit.approvals_voided for edit in edits)
     edit_words = "the edit" if len(edits) == 1 else "the edits"
+    notice = (
+        f"{who} edited your action after you submitted it: the parameters shown are the edited version, "
+        "and that is what runs if it is approved."
+    )
+    # Only approvals an edit actually voided are mentioned; with none given there is nothing to lose.
     if voided:
         approvals = f"{voided} approval{'s' if voided != 1 else ''} given before {edit_words} no longer count"
-        approvals += "s." if voided == 1 else "."
-    else:
-        approvals = f"Approvals given before {edit_words} would no longer count; none had been given."
-    return (
-        f"{who} edited your action after you submitted it: the parameters shown are the edited version, "
-        f"and that is what runs if it is approved. {approvals}"
-    )
+        notice += f" {approvals}{'s' if voided == 1 else ''}."
+    return notice
+
+
+def _voided_words(edit: Any) -> str:
+    """What the editor is told of the approvals their edit voided: nothing when there were none."""
+    voided = edit.approvals_voided
+    if not voided:
+        return ""
+    return f"; {voided} earlier approval{'s' if voided != 1 else ''} no longer count{'s' if voided == 1 else ''}"
 
 
 def _detail_or_404(request: HtmxHttpRequest, action_id: UUID) -> dict[str, Any]:
@@ -509,8 +549,8 @@ def edit(request: HtmxHttpRequest, action_id: UUID) -> HttpResponse:
         return _refused(request, action, error)
     if edited.status == Status.PENDING:
         message = (
-            f"Saved. The action is now {edited.security_level} risk; earlier approvals no longer count, "
-            "and as its editor you may reject it but another reviewer must approve it."
+            f"Saved. The action is now {edited.security_level} risk{_voided_words(action_edits(edited)[-1])}; "
+            "as its editor you may reject it but another reviewer must approve it."
         )
     else:
         message = f"Saved. The action is now {edited.security_level} risk, so policy approved it and it runs now."
@@ -617,3 +657,21 @@ def alert_sound(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "review/queue.html#alert-prefs", {"alert_sound": preference.alert_sound})
     return redirect("approvals:queue")
+
+
+# Everyone's preferences
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def preferences(request: HtmxHttpRequest) -> HttpResponse:
+    """The time zone every page shows times in, for anyone signed in (UTC until they choose)."""
+    chosen = reviewer_preference_get(user=request.user).time_zone
+    form = TimeZoneForm(request.POST if request.method == "POST" else None, initial={"time_zone": chosen})
+    if form.is_bound and form.is_valid():
+        preference = time_zone_set(user=request.user, time_zone=form.cleaned_data["time_zone"])
+        request.session[TIME_ZONE_KEY] = preference.time_zone
+        messages.success(request, f"Saved: times now show in {preference.time_zone}.")
+        return redirect("preferences")
+    context = {"form": form, "now": timezone.now()}
+    return render(request, "review/preferences.html", context, status=400 if form.is_bound else 200)

@@ -216,8 +216,12 @@ def _describe(exc: BaseException) -> str:
 
 
 def _remove(container_id: str) -> None:
+    from docker.errors import NotFound
+
     try:
         _client().api.remove_container(container_id, force=True)
+    except NotFound:
+        logger.debug("sandbox container %s was already gone", container_id[:12])
     except docker_errors() as exc:
         # The reaper removes it at the next worker start; say so rather than fail the action.
         logger.warning("could not remove sandbox container %s: %s", container_id[:12], _describe(exc))

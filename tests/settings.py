@@ -16,3 +16,11 @@ from actionhub.settings import *  # noqa: F403
 # Connections opened by websocket consumers in worker threads close after each use, so the test
 # database can be dropped at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Parallel test workers (pytest-xdist) share one Redis: each keeps its own cache keys and channels
+# (pub/sub channels ignore Redis's database number, so a prefix it is). Sites a test starts inherit
+# the worker's name through the environment and so use the same prefix.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER and REDIS_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = _WORKER  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi-{_WORKER}"  # noqa: F405

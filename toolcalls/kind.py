@@ -105,7 +105,13 @@ class ToolCallKind(DecideOnlyKind):
             if words is not None and read_only(words):
                 return Reversibility("reversible", "a read-only command")
             return Reversibility("irreversible", "a shell command may change anything")
-        return Reversibility("irreversible", f"nothing declares whether {tool} can be undone")
+        hints = parameters.get("hints") if isinstance(parameters.get("hints"), dict) else {}
+        if hints.get("readOnlyHint") is True:
+            # A hint from the tool's own server: shown, never trusted to skip the deliberate step.
+            return Reversibility(
+                "irreversible", f"{tool}'s server says it only reads (readOnlyHint), but ActionHub cannot check that"
+            )
+        return Reversibility("irreversible", f"ActionHub does not know what {tool} does, so it may not be undone")
 
     def summary(self, action: Action) -> str:
         parameters = action.parameters or {}

@@ -41,8 +41,9 @@ DEFAULT_TOOL_POLICY: dict[str, str] = {
 }
 # The input key naming the file a tool writes; any other file_edit tool uses file_path.
 PATH_KEYS = {"NotebookEdit": "notebook_path"}
-# The input key naming what a file_read tool reads; any other uses file_path.
-READ_PATH_KEYS = {"Grep": "path", "Glob": "path", "LS": "path"}
+# The input keys that can name what a file_read tool reads: agents disagree (Claude Code's Grep
+# takes `path`, Cursor's `file_path`), so every one present is judged.
+READ_PATH_KEYS = ("file_path", "path", "notebook_path")
 # Where reading alone gives secrets away (to the agent and its model provider), wherever they are.
 _SECRET_DIRECTORIES = {".ssh", ".gnupg", ".aws", ".kube", ".docker", ".password-store"}
 _SECRET_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
@@ -125,9 +126,11 @@ def secret_reason(path: str) -> str | None:
 
 
 def _file_read(tool: str, parameters: dict[str, Any]) -> Classification:
-    key = READ_PATH_KEYS.get(tool, "file_path")
-    raw = (parameters.get("input") or {}).get(key)
-    if isinstance(raw, str) and raw:
+    tool_input = parameters.get("input") or {}
+    for key in READ_PATH_KEYS:
+        raw = tool_input.get(key)
+        if not isinstance(raw, str) or not raw:
+            continue
         path = resolved_path(raw, parameters.get("cwd")) or posixpath.normpath(raw)
         if reason := secret_reason(path):
             return Classification(SecurityLevel.HIGH, [f"{tool}: {path} {reason}: reading it gives it away"])
@@ -170,9 +173,17 @@ def _bash(parameters: dict[str, Any]) -> Classification:
         return Classification(
             SecurityLevel.HIGH, ["Bash: the command chains, redirects, substitutes or expands, or cannot be parsed"]
         )
-    if read_only(words):
-        return Classification(SecurityLevel.LOW, [f"Bash: `{words[0]}` is a read-only command"])
-    return Classification(SecurityLevel.HIGH, [f"Bash: `{words[0]}` is not on the read-only list"])
+    if not read_only(words):
+        return Classification(SecurityLevel.HIGH, [f"Bash: `{words[0]}` is not on the read-only list"])
+    # A read-only command still gives away what it reads: `cat ~/.ssh/id_rsa` is a Read of it.
+    for word in words[1:]:
+        raw = word.partition("=")[2] if word.startswith("-") else word
+        if not raw:
+            continue
+        path = resolved_path(raw, parameters.get("cwd")) or posixpath.normpath(raw)
+        if reason := secret_reason(path):
+            return Classification(SecurityLevel.HIGH, [f"Bash: `{words[0]}` reads {path}, which {reason}"])
+    return Classification(SecurityLevel.LOW, [f"Bash: `{words[0]}` is a read-only command"])
 
 
 def _raised_by_hints(level: str, hints: dict[str, Any]) -> tuple[str, list[str]]:

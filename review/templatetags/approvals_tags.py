@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django import template
@@ -17,7 +16,6 @@ from approvals.runtime import config_value_text
 from lib.jsontext import pretty_json
 
 register = template.Library()
-MOMENT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 @register.filter
@@ -61,16 +59,6 @@ def plain_value(value: Any) -> str:
 @register.filter(name="pretty_json")
 def pretty_json_filter(value: Any) -> str:
     return pretty_json(value)
-
-
-@register.filter
-def moment(value: datetime | None) -> str:
-    """A point in time as the whole site shows it: `2026-12-07 14:05:09 UTC`, in the current zone
-    (UTC unless a zone was activated for the user), in a <time> element that carries the instant."""
-    if value is None:
-        return ""
-    local = timezone.localtime(value)
-    return format_html('<time datetime="{}">{}</time>', value.isoformat(), local.strftime(f"{MOMENT_FORMAT} %Z"))
 
 
 @register.filter

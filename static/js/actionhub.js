@@ -92,6 +92,8 @@
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {
+    const empty = $("#mine-empty");  // My requests: the first row of a new action arrived
+    if (empty && $("#mine-list > li.row")) empty.hidden = true;
     beyondPage.forEach(function (id) {
       const row = document.getElementById(id);
       if (row) row.hidden = true; else beyondPage.delete(id);
@@ -202,7 +204,8 @@
   });
 
   document.addEventListener("htmx:configRequest", function (event) {
-    if (!event.detail.elt || event.detail.elt.id !== "bulk-form") return;
+    const form = event.detail.elt;
+    if (!form || form.id !== "bulk-form" || event.detail.path !== form.getAttribute("hx-post")) return;
     const data = event.detail.formData;
     const decision = data ? data.get("decision") : event.detail.parameters.decision;
     const reason = $("#bulk-reason");
@@ -213,8 +216,35 @@
       event.preventDefault();
       flash("Say why you reject them: the requesters read this reason.", "error");
       reason.focus();
+    } else if (decision === "approve" && pickedTakingTwoSteps()) {
+      event.preventDefault();
+      setTimeout(function () { askBulkApproval(form); }, 0);  // once htmx has dropped the cancelled request
     }
   });
+
+  // Approving a selection with irreversible, CRITICAL or known-to-fail rows takes the same second
+  // step as one such row: the server lists them (summary, reversibility, what changes) in a dialog
+  // whose form sends the selection again, confirmed. Without it the server refuses those rows.
+  function pickedTakingTwoSteps() {
+    return Array.from(picked.keys()).some(function (id) {
+      const row = document.getElementById(id);
+      return row && row.dataset.confirm && !row.classList.contains("own");
+    });
+  }
+
+  function askBulkApproval(form) {
+    const dialog = $("#bulk-approve-dialog");
+    const body = $("#bulk-approve-body");
+    if (!dialog || !body) return;
+    body.innerHTML = "";
+    htmx.ajax("POST", dialog.dataset.confirmUrl, { source: form, target: body, swap: "innerHTML" }).then(function () {
+      if (!$("form", body)) { flash(body.textContent.trim() || "Could not check the selection.", "error"); return; }
+      dialog.showModal();
+      const button = $("[data-confirm-approve]", body);
+      if (button) button.focus();
+      dialog.onclose = function () { body.innerHTML = ""; };
+    });
+  }
 
   document.addEventListener("htmx:afterSwap", function (event) {
     if (!event.detail.target || event.detail.target.id !== "bulk-results") return;
@@ -353,8 +383,9 @@
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
-    const dialog = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#approve-dialog");
-    if (dialog && event.detail.elt.tagName === "FORM" && dialog.open) dialog.close();
+    const elt = event.detail.elt;
+    const dialog = elt && elt.closest && elt.closest("#approve-dialog, #bulk-approve-dialog");
+    if (dialog && elt.tagName === "FORM" && dialog.open) dialog.close();
   });
 
   document.addEventListener("submit", function (event) {

@@ -95,6 +95,15 @@ def test_it_requires_authentication(db):
     assert Client(HTTP_AUTHORIZATION="Bearer ahk_wrong").get("/api/actions/pending").status_code == 401
 
 
+def test_it_answers_a_wrong_token_on_a_post_with_401_not_a_csrf_refusal(alice, db):
+    client = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION="Bearer ahk_wrong")
+    for path in ("/api/actions", f"/api/actions/{uuid.uuid4()}/cancel"):
+        response = client.post(path, data=json.dumps(HIGH_ACTION), content_type="application/json")
+        assert response.status_code == 401, (path, response.content)
+        assert response["WWW-Authenticate"] == "Bearer"
+        assert "token" in response.json()["detail"]
+
+
 def test_it_enforces_csrf_for_session_posts(alice):
     client = Client(enforce_csrf_checks=True)
     client.get("/accounts/login/")

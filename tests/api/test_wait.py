@@ -145,7 +145,7 @@ async def test_it_waits_for_a_decision_of_a_decide_only_kind_and_until_it_finish
 async def test_it_wakes_every_waiter_of_a_bulk_decision(cast):
     actions = [await sync_to_async(make_action)(cast["alice"], HIGH_ACTION) for _ in range(3)]
     items = [BulkItem(action_id=action.id, approved=True, reason="", payload_hash=None) for action in actions]
-    deciding = asyncio.create_task(_later(0.5, actions_decide_bulk, user=cast["bob"], items=items))
+    deciding = asyncio.create_task(_later(0.5, actions_decide_bulk, user=cast["bob"], items=items, confirmed=True))
     waits = await asyncio.gather(*(_wait(cast["token"], a.id, until="decided", timeout=20) for a in actions))
     assert [result.status for result in await deciding] == [Status.APPROVED] * 3
     assert [response.json()["status"] for response, _ in waits] == [Status.APPROVED] * 3

@@ -426,3 +426,28 @@ def test_it_labels_every_day_of_the_chart(dave, days):
     assert labels == wanted
     rotated = [label for label in re.findall(r'<text class="tick day"[^>]*>', html) if "rotate(-90" in label]
     assert len(rotated) == (days if days > 16 else 0)  # turned upright when side by side they would touch
+
+
+MOMENT = re.compile(r'<time datetime="([^"]+)" title="[^"]+">(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC</time>')
+
+
+def test_it_shows_audit_times_in_the_sites_one_format_with_its_zone(alice, dave):
+    action = make_action(alice, HIGH_ACTION)
+    entries = list(AuditEntry.objects.filter(action_id=action.id))
+    assert full_pass() == "verified"
+    client = logged_in(dave)
+
+    history = client.get("/audit/").content.decode()
+    # every entry's line, and the verified banner
+    times = dict(MOMENT.findall(history.split('id="audit-list"', 1)[1]))
+    for entry in entries:
+        assert times[entry.at.isoformat()] == f"{entry.at:%Y-%m-%d %H:%M:%S}"
+    full_at = AuditVerification.objects.get().full_at
+    assert f"(full pass finished at {MOMENT.search(history.split('full pass finished at', 1)[1]).group(0)})" in history
+    assert MOMENT.search(history.split("full pass finished at", 1)[1]).group(1) == full_at.isoformat()
+
+    timeline = client.get(f"/audit/actions/{action.id}/").content.decode()
+    created = timeline.split("<dt>Created</dt><dd>", 1)[1].split("</dd>", 1)[0]
+    assert MOMENT.fullmatch(created).group(1) == action.created_at.isoformat()
+    assert {match[0] for match in MOMENT.findall(timeline)} >= {entry.at.isoformat() for entry in entries}
+    assert " a.m." not in history + timeline and " p.m." not in history + timeline

@@ -7,8 +7,9 @@ from tests.e2e.conftest import REVIEWERS, log_in
 USERS = {"alice": [], "bob": REVIEWERS, "carol": REVIEWERS}
 
 
-def delete(path: str) -> dict:
-    return {"action_type": "file_operation", "parameters": {"operation": "delete", "path": path}}
+def write(path: str) -> dict:
+    """A reversible HIGH action: approved in bulk in one step (irreversible ones: test_bulk_second_step.py)."""
+    return {"action_type": "file_operation", "parameters": {"operation": "write", "path": path, "content": "x"}}
 
 
 def row(page, action_id: str):
@@ -17,9 +18,9 @@ def row(page, action_id: str):
 
 def test_it_bulk_approves_rows_picked_by_checkbox_shift_click_and_x(browser, start_site):
     site = start_site(users=USERS)
-    theirs = [site.api("alice", "POST", "/actions", delete(f"notes/{index}.txt"))[1] for index in range(6)]
-    _, own = site.api("bob", "POST", "/actions", delete("bob/mine.txt"))
-    _, edited = site.api("alice", "POST", "/actions", delete("notes/edit-me.txt"))
+    theirs = [site.api("alice", "POST", "/actions", write(f"notes/{index}.txt"))[1] for index in range(6)]
+    _, own = site.api("bob", "POST", "/actions", write("bob/mine.txt"))
+    _, edited = site.api("alice", "POST", "/actions", write("notes/edit-me.txt"))
 
     bob = log_in(browser, site, "bob")
     bob.wait_for_selector("#live-state.ok")
@@ -38,7 +39,7 @@ def test_it_bulk_approves_rows_picked_by_checkbox_shift_click_and_x(browser, sta
 
     # carol edits one while it is selected: the row shows the new version, the selection keeps the old hash
     status, _ = site.api(
-        "carol", "POST", f"/actions/{edited['id']}/edit", {"parameters": {"operation": "delete", "path": "notes/x.txt"}}
+        "carol", "POST", f"/actions/{edited['id']}/edit", {"parameters": write("notes/x.txt")["parameters"]}
     )
     assert status == 200
     row(bob, edited["id"]).filter(has_text="notes/x.txt").wait_for()

@@ -56,7 +56,7 @@ def test_it_fits_every_page_on_a_390_px_screen(browser, start_site):
         ids.append(action["id"])
 
     pages = {
-        "alice": ["/approvals/mine/", f"/approvals/{ids[0]}/", "/chat/"],
+        "alice": ["/approvals/mine/", f"/approvals/{ids[0]}/", "/chat/", "/preferences/"],
         "bob": ["/approvals/", f"/approvals/{ids[0]}/", "/approvals/rules/", "/chat/"],
         "dave": ["/audit/", f"/audit/actions/{ids[0]}/", "/approvals/rules/", "/chat/"],
         "erin": ["/status/", "/audit/", f"/approvals/rules/new/{ids[0]}/", "/approvals/mine/"],

@@ -164,6 +164,16 @@ def test_it_keeps_the_api_status_shape_for_staff(sam, api_as, offline):
     assert payload["docker"]["available"] is False
 
 
+def test_it_counts_tool_calls_awaiting_their_agents_report_apart_from_work_not_started(sam, alice, api_as, offline):
+    make_action(alice, {"action_type": "tool_call", "parameters": {"tool": "Read", "input": {"file_path": "/srv/a"}}})
+    make_action(alice, {"action_type": "file_operation", "parameters": {"operation": "list", "path": "notes"}})
+    queue = api_as(sam).get("/status").json()["queue"]
+    assert (queue["approved_waiting"], queue["awaiting_report"]) == (1, 1)
+    page = Client()
+    page.force_login(sam)
+    assert "outcome not reported yet" in page.get("/status/").content.decode()
+
+
 def test_it_counts_the_reviewers_notifications_cannot_reach(sam, bob, carol, offline):
     bob.email = "bob@example.org"
     bob.save()

@@ -1,5 +1,9 @@
 """A real HTTP server on loopback speaking both LLM wires (Ollama and OpenAI-compatible), for tests and dev.
 
+Besides the streamed replies ActionHub asks for, the OpenAI wire answers `"stream": false` with one
+chat.completion and serves `/v1/responses` (not streamed), and scripted `turns` let an agent
+framework's own runner see the model call a tool, or a hosted MCP server ask to approve one.
+
 Standalone: `python tests/llm/fake_llm.py --port 11434` serves until Ctrl-C."""
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
@@ -19,8 +24,34 @@ MODES = ("ok", "garbage", "http_500", "truncated", "slow", "drop", "fail_midway"
 GARBAGE = b"<html><body><h1>502 Bad Gateway</h1>or rather, good garbage</body></html>"
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """A model turn that calls the tool `name` with `arguments` instead of answering in text."""
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    id: str = "call_1"
+
+
+@dataclass(frozen=True)
+class McpApproval:
+    """A Responses API turn in which a hosted MCP server asks to approve its tool `name`."""
+
+    server_label: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    id: str = "mcpr_1"
+
+
+Turn = str | ToolCall | McpApproval
+
+
 class FakeLLMServer:
-    """Tests may change `models`, `reply`, `mode`, `delay` and `api_key` between requests.
+    """Tests may change `models`, `reply`, `turns`, `mode`, `delay` and `api_key` between requests.
+
+    `turns` scripts the OpenAI wire: each request takes the first turn left, a text reply, a
+    `ToolCall` or (Responses API only) an `McpApproval`; with none left it answers `reply`. The Ollama
+    wire always answers `reply`.
 
     `requests` records each request as {"method", "path", "json", "headers", "peer"}; header names are
     lower-cased and `peer` is the client's (host, port), which tells connections apart. `sent` records
@@ -31,6 +62,8 @@ class FakeLLMServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.models = ["llama3.2", "qwen2.5:0.5b"]
         self.reply = "Hello from the fake LLM."
+        self.turns: list[Turn] = []
+        self._turns_lock = threading.Lock()
         self.mode = "ok"
         self.delay = 0.0
         self.api_key: str | None = None
@@ -68,9 +101,13 @@ class FakeLLMServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def chunks(self) -> list[str]:
-        """The reply cut into word-sized deltas that join back to exactly the reply."""
-        return re.findall(r"[^ ]+ *| +", self.reply)
+    def chunks(self, text: str | None = None) -> list[str]:
+        """The reply (or `text`) cut into word-sized deltas that join back to exactly it."""
+        return re.findall(r"[^ ]+ *| +", self.reply if text is None else text)
+
+    def next_turn(self) -> Turn:
+        with self._turns_lock:
+            return self.turns.pop(0) if self.turns else self.reply
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -102,7 +139,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle({"/api/tags": self._tags, "/v1/models": self._models})
 
     def do_POST(self) -> None:
-        self._handle({"/api/chat": self._ollama_chat, "/v1/chat/completions": self._openai_chat})
+        self._handle(
+            {
+                "/api/chat": self._ollama_chat,
+                "/v1/chat/completions": self._openai_chat,
+                "/v1/responses": self._responses,
+            }
+        )
 
     def _handle(self, routes: dict[str, Callable[[dict[str, Any]], None]]) -> None:
         body = self._read_json()
@@ -188,23 +231,107 @@ class _Handler(BaseHTTPRequestHandler):
         model = str(body.get("model", ""))
         if not self._known_model(model):
             return
+        turn = self.llm.next_turn()
+        if isinstance(turn, McpApproval):
+            self._error(400, "hosted MCP approvals exist on the Responses API only")
+            return
+        if body.get("stream") is not True:
+            self._openai_completion(model, turn)
+            return
 
-        def event(delta: dict[str, str], finish_reason: str | None = None) -> str:
+        def event(delta: dict[str, Any], finish_reason: str | None = None) -> str:
             choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
             return f"data: {json.dumps({'model': model, 'choices': [choice]})}\n\n"
 
         # A role-only first delta and an empty finishing one, as OpenAI sends them.
-        chunks = self._chunks()
-        events = [event({"role": "assistant"}), *(event({"content": chunk}) for chunk in chunks)]
+        if isinstance(turn, ToolCall):
+            chunks: list[str] = []
+            events = [event({"role": "assistant"}), event({"tool_calls": [{"index": 0, **_tool_call(turn)}]})]
+        else:
+            chunks = self._chunks(turn)
+            events = [event({"role": "assistant"}), *(event({"content": chunk}) for chunk in chunks)]
         texts = ["", *chunks]
         if self.llm.mode == "fail_midway":
             events.append(f"data: {json.dumps({'error': {'message': 'model runner stopped unexpectedly'}})}\n\n")
         elif self.llm.mode != "truncated":
-            events += [event({}, "stop"), "data: [DONE]\n\n"]
+            events += [event({}, "tool_calls" if isinstance(turn, ToolCall) else "stop"), "data: [DONE]\n\n"]
         self._stream("text/event-stream", events, texts)
 
-    def _chunks(self) -> list[str]:
-        chunks = self.llm.chunks()
+    def _openai_completion(self, model: str, turn: str | ToolCall) -> None:
+        """One chat.completion, as OpenAI answers a request that does not ask to stream."""
+        if isinstance(turn, ToolCall):
+            message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [_tool_call(turn)]}
+            finish_reason = "tool_calls"
+        else:
+            message, finish_reason = {"role": "assistant", "content": turn}, "stop"
+        completion = {
+            "id": f"chatcmpl-fake-{len(self.llm.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        self._send_json(200, completion)
+
+    def _responses(self, body: dict[str, Any]) -> None:
+        """One Responses API response, as OpenAI answers a request that does not ask to stream."""
+        model = str(body.get("model", ""))
+        if not self._known_model(model):
+            return
+        if body.get("stream") is True:
+            self._error(400, "this server does not stream the Responses API")
+            return
+        turn = self.llm.next_turn()
+        number = len(self.llm.requests)
+        if isinstance(turn, ToolCall):
+            item: dict[str, Any] = {
+                "type": "function_call",
+                "id": f"fc_{number}",
+                "call_id": turn.id,
+                "name": turn.name,
+                "arguments": json.dumps(turn.arguments),
+                "status": "completed",
+            }
+        elif isinstance(turn, McpApproval):
+            item = {
+                "type": "mcp_approval_request",
+                "id": turn.id,
+                "server_label": turn.server_label,
+                "name": turn.name,
+                "arguments": json.dumps(turn.arguments),
+            }
+        else:
+            text = {"type": "output_text", "text": turn, "annotations": []}
+            item = {
+                "type": "message",
+                "id": f"msg_{number}",
+                "role": "assistant",
+                "status": "completed",
+                "content": [text],
+            }
+        response = {
+            "id": f"resp_{number}",
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": model,
+            "status": "completed",
+            "output": [item],
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "usage": {
+                "input_tokens": 1,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 1,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 2,
+            },
+        }
+        self._send_json(200, response)
+
+    def _chunks(self, text: str | None = None) -> list[str]:
+        chunks = self.llm.chunks(text)
         return chunks[: len(chunks) // 2] if self.llm.mode == "fail_midway" else chunks
 
     def _stream(self, content_type: str, pieces: list[str], texts: list[str]) -> None:
@@ -224,6 +351,10 @@ class _Handler(BaseHTTPRequestHandler):
             if index < len(texts) and texts[index]:
                 self.llm.sent.append((time.time(), texts[index]))
         self.wfile.write(b"0\r\n\r\n")
+
+
+def _tool_call(turn: ToolCall) -> dict[str, Any]:
+    return {"id": turn.id, "type": "function", "function": {"name": turn.name, "arguments": json.dumps(turn.arguments)}}
 
 
 def main() -> None:

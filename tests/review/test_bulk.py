@@ -12,7 +12,7 @@ from django.utils import timezone
 from approvals.models import Action, Status
 from approvals.services import action_decide, action_edit
 from audit.models import AuditEntry
-from tests.factories import CRITICAL_ACTION, make_action
+from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +179,7 @@ def test_it_shows_per_row_what_happened_after_a_bulk_approve_on_the_page(bob, te
     everything = [*ten_actions["theirs"], *ten_actions["own"], ten_actions["edited"]]
     response = page_client(bob).post(
         "/approvals/decide/",
-        {"decision": "approve", "reason": "", "item": items(everything, ten_actions["seen"])},
+        {"decision": "approve", "reason": "", "item": items(everything, ten_actions["seen"]), "confirm": "on"},
         HTTP_HX_REQUEST="true",
     )
 
@@ -242,3 +242,108 @@ def test_it_offers_a_checkbox_carrying_the_payload_hash_on_every_queue_row(alice
     html = page_client(bob).get("/approvals/").content.decode()
     assert f'name="item" value="{action.id}:{action.payload_hash}" form="bulk-form"' in html
     assert 'id="bulk-form"' in html and 'id="pick-all"' in html
+
+
+# The second step of a bulk approval
+
+WRITE = {"action_type": "file_operation", "parameters": {"operation": "write", "path": "notes/w.txt", "content": "x"}}
+API = "https://api.example.org/v1/"
+PUT_CALL = {"action_type": "api_call", "parameters": {"method": "PUT", "url": f"{API}items/1", "json": {"n": 1}}}
+
+
+@pytest.fixture
+def mixed(alice, settings):
+    """A reversible HIGH write, an irreversible delete, a CRITICAL config change and a reversible
+    call whose URL has since left the allowlist (known to fail)."""
+    settings.ACTIONHUB_API_ALLOWLIST = [API]
+    settings.ACTIONHUB_POLICY_OVERRIDES = {"api_call": "high"}
+    actions = {
+        "write": make_action(alice, WRITE),
+        "delete": make_action(alice, HIGH_ACTION),
+        "critical": make_action(alice, CRITICAL_ACTION),
+        "failing": make_action(alice, PUT_CALL),
+    }
+    settings.ACTIONHUB_API_ALLOWLIST = ["https://other.example.org/"]
+    return actions
+
+
+def bulk_approve(user, actions, **extra):
+    form = {"decision": "approve", "reason": "", "item": [f"{a.id}:{a.payload_hash}" for a in actions], **extra}
+    return page_client(user).post("/approvals/decide/", form, HTTP_HX_REQUEST="true")
+
+
+def test_it_refuses_an_unconfirmed_bulk_approval_of_rows_that_take_a_second_step(bob, mixed):
+    response = bulk_approve(bob, mixed.values())
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "1 approved" in html and "3 refused" in html
+    assert f'data-result-for="{mixed["write"].id}" data-status="approved"' in html
+    for name in ("delete", "critical", "failing"):
+        action = mixed[name]
+        assert f'data-result-for="{action.id}" data-status="refused" data-code="confirmation_required"' in html
+        assert Action.objects.get(id=action.id).status == Status.PENDING
+        assert not AuditEntry.objects.filter(action_id=action.id, event="action.approved").exists()
+    assert Action.objects.get(id=mixed["write"].id).status != Status.PENDING
+
+
+def test_it_approves_every_row_once_the_second_step_confirms_the_selection(bob, mixed):
+    response = bulk_approve(bob, mixed.values(), confirm="on")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "confirmation_required" not in html
+    # the CRITICAL one needs a second reviewer: bob's approval is recorded
+    assert "3 approved, 1 approval recorded" in html
+    assert Action.objects.filter(id__in=[a.id for a in mixed.values()], status=Status.PENDING).count() == 1
+
+
+def test_it_approves_reversible_high_rows_in_one_step(bob, alice):
+    writes = [make_action(alice, WRITE) for _ in range(3)]
+    response = bulk_approve(bob, writes)
+    assert "3 approved" in response.content.decode()
+    assert Action.objects.filter(id__in=[a.id for a in writes], status=Status.PENDING).count() == 0
+
+
+def test_it_lists_the_rows_that_take_a_second_step_with_what_they_do(bob, mixed):
+    rows = [f"{a.id}:{a.payload_hash}" for a in mixed.values()]
+    response = page_client(bob).post(
+        "/approvals/decide/confirm/", {"item": rows, "reason": "weekly"}, HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    listed = [part.split('"')[0] for part in html.split('data-confirm-for="')[1:]]
+    assert listed == [str(mixed["delete"].id), str(mixed["critical"].id), str(mixed["failing"].id)]
+    assert "This cannot be undone: a deleted file cannot be brought back." in html
+    assert "delete notes/old.txt" in html
+    assert "quorum_critical" in html  # the setting it changes, old → new
+    assert "no longer under ACTIONHUB_API_ALLOWLIST" in html
+    assert "1 other selected is approved with them" in html
+    # the form sends the whole selection again, confirmed, and decides nothing until then
+    assert html.count('name="item"') == 4 and 'name="confirm" value="on"' in html and "weekly" in html
+    assert Action.objects.filter(status=Status.PENDING).count() == 4
+    assert not AuditEntry.objects.filter(event="action.approved").exists()
+
+
+def test_it_leaves_own_actions_out_of_the_second_step(alice, bob):
+    own = make_action(bob, HIGH_ACTION)
+    theirs = make_action(alice, HIGH_ACTION)
+    rows = [f"{a.id}:{a.payload_hash}" for a in (own, theirs)]
+    html = page_client(bob).post("/approvals/decide/confirm/", {"item": rows}, HTTP_HX_REQUEST="true").content.decode()
+    assert f'data-confirm-for="{theirs.id}"' in html and f'data-confirm-for="{own.id}"' not in html
+
+
+@pytest.mark.parametrize("user", ["alice", "bob"])
+def test_it_answers_a_bad_second_step_request_without_deciding(request, alice, user):
+    action = make_action(alice, HIGH_ACTION)
+    client = page_client(request.getfixturevalue(user))
+    response = client.post("/approvals/decide/confirm/", {"item": ["nope"]}, HTTP_HX_REQUEST="true")
+    assert response.status_code == (400 if user == "bob" else 403)
+    assert Action.objects.get(id=action.id).status == Status.PENDING
+
+
+def test_it_keeps_the_api_bulk_decision_in_one_step(api_as, bob, mixed):
+    body = {"decisions": [{"id": str(mixed["delete"].id), "approved": True}]}
+    response = api_as(bob).post("/actions/decide", body)
+    assert response.json()["results"][0]["status"] == "approved"

@@ -171,3 +171,58 @@ async def test_it_updates_a_row_live_when_a_reviewer_decides():
         await communicator.disconnect()
     finally:
         await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_adds_a_row_live_for_each_new_action_of_the_requesters_own():
+    try:
+        alice = await sync_to_async(make_user)("alice")
+        bob = await sync_to_async(make_user)("bob", "reviewers")
+        carol = await sync_to_async(make_user)("carol", "reviewers")
+        communicator, connected, _ = await connect(
+            "/ws/approvals/?mine=1", cookie=await sync_to_async(session_cookie)(alice)
+        )
+        assert connected
+
+        theirs = await sync_to_async(make_action)(bob, HIGH_ACTION)
+        held = await sync_to_async(make_action)(alice, HIGH_ACTION)
+        message = await communicator.receive_from(timeout=5)  # the first: nothing came of bob's
+        assert f'id="mine-{held.id}"' in message
+        # on top of the list, as a new row (not a swap of one the page lacks)
+        assert message.startswith('<ol id="mine-list" hx-swap-oob="afterbegin">')
+        assert 'data-status="pending"' in message and f"mine-{theirs.id}" not in message
+
+        # and it is followed from then on, like the rows the page loaded with
+        await sync_to_async(action_decide)(action_id=held.id, user=carol, approved=False, reason="not today")
+        message = await receive_until(communicator, f'id="mine-{held.id}"')
+        assert 'hx-swap-oob="true"' in message and 'data-status="rejected"' in message
+
+        ran_at_once = await sync_to_async(make_action)(alice, MEDIUM_ACTION)
+        message = await receive_until(communicator, f'id="mine-{ran_at_once.id}"')
+        assert "afterbegin" in message
+        await communicator.disconnect()
+    finally:
+        await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_adds_only_new_rows_that_match_the_pages_filters():
+    try:
+        alice = await sync_to_async(make_user)("alice")
+        cookie = await sync_to_async(session_cookie)(alice)
+        communicator, connected, _ = await connect("/ws/approvals/?mine=1&type=config_change", cookie=cookie)
+        assert connected
+        skipped = await sync_to_async(make_action)(alice, HIGH_ACTION)
+        shown = await sync_to_async(make_action)(alice, CRITICAL_ACTION)
+        message = await receive_until(communicator, f'id="mine-{shown.id}"')
+        assert f"mine-{skipped.id}" not in message
+        await communicator.disconnect()
+        _communicator, connected, _ = await connect("/ws/approvals/?mine=1&status=nonsense", cookie=cookie)
+        assert not connected
+    finally:
+        await sync_to_async(connections.close_all)()
+
+
+def test_it_connects_the_my_requests_socket_with_the_pages_filters(alice):
+    page = logged_in(alice).get("/approvals/mine/?status=pending&type=file_operation").content.decode()
+    assert 'ws-connect="/ws/approvals/?mine=1&amp;status=pending&amp;type=file_operation"' in page

@@ -160,6 +160,8 @@ def test_it_rejects_with_a_reason(alice, bob):
     assert response.status_code == 200
     assert Action.objects.get(id=action.id).status == Status.REJECTED
     assert AuditEntry.objects.filter(action_id=action.id, event="action.rejected", actor="bob").exists()
+    page = logged_in(alice).get(f"/approvals/{action.id}/").content.decode()
+    assert "bob rejected: “wrong folder”" in page
 
 
 def test_it_says_plainly_when_someone_else_decided_first(alice, bob, carol):
@@ -206,6 +208,32 @@ def test_it_previews_an_edit_before_saving_it(alice, bob, carol):
     assert action.parameters["value"] == 3
     assert not Approval.objects.filter(action=action, voided_at__isnull=True).exists()
     assert AuditEntry.objects.filter(action_id=action.id, event="action.edited", actor="carol").exists()
+
+
+def edit_and_follow(client: Client, action: Action, parameters: dict) -> str:
+    """Save an edit without JavaScript and read the page it leads to."""
+    data = {"parameters": json.dumps(parameters), "payload_hash": action.payload_hash}
+    preview = client.post(f"/approvals/{action.id}/edit/", data, **HTMX).content.decode()
+    saved = client.post(f"/approvals/{action.id}/edit/", {**data, "confirm": "on"}, follow=True)
+    assert saved.status_code == 200
+    return preview + saved.content.decode()
+
+
+def test_it_says_earlier_approvals_no_longer_count_only_when_an_edit_voided_some(alice, bob, carol):
+    action = make_action(alice, CRITICAL_ACTION)
+    editor = edit_and_follow(logged_in(carol), action, {"key": "quorum_critical", "value": 3})
+    requester = logged_in(alice).get(f"/approvals/{action.id}/").content.decode()
+    assert "Saved. The action is now critical risk; as its editor" in editor
+    assert "carol edited your action" in requester
+    for page in (editor, requester):
+        assert "no longer count" not in page and "none had been given" not in page
+
+    decide(logged_in(bob), Action.objects.get(id=action.id), "approve")
+    editor = edit_and_follow(logged_in(carol), Action.objects.get(id=action.id), {"key": "quorum_critical", "value": 4})
+    requester = logged_in(alice).get(f"/approvals/{action.id}/").content.decode()
+    assert "1 earlier approval will no longer count" in editor  # the preview
+    assert "Saved. The action is now critical risk; 1 earlier approval no longer counts; as its editor" in editor
+    assert "1 approval given before the edits no longer counts." in requester
 
 
 def test_it_warns_that_an_edit_to_a_lower_level_runs_at_once(alice, bob):

@@ -14,7 +14,7 @@ from approvals.models import Action
 from approvals.services import action_edit
 from tests.factories import CRITICAL_ACTION, HIGH_ACTION, make_action
 
-MOMENT = re.compile(r'<time datetime="[^"]+">\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC</time>')
+MOMENT = re.compile(r'<time datetime="[^"]+"[^>]*>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC</time>')
 
 
 def page(user, path: str) -> str:

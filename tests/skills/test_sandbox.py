@@ -183,3 +183,9 @@ def test_it_reports_a_crashing_skill_with_the_end_of_its_traceback(alice, skills
     action = run_approved(alice, None, {"action_type": "skill_execution", "skill_id": "broken", "parameters": {}})
     assert action.status == Status.FAILED
     assert action.error == "the skill exited with 1 and no JSON result: RuntimeError: the widget is missing"
+
+
+def test_it_takes_a_container_someone_else_removed_as_removed(caplog):
+    with caplog.at_level("DEBUG", logger="skills.sandbox"):
+        sandbox._remove("actionhub-no-such-container")
+    assert [record.levelname for record in caplog.records] == ["DEBUG"], caplog.text

@@ -148,3 +148,15 @@ def test_it_sums_up_a_call_in_one_line(alice, api_as, parameters, summary):
     assert created.status_code == 201, created.content
     action = Action.objects.get(id=created.json()["id"])
     assert find_kind("tool_call").summary(action) == summary
+
+
+@pytest.mark.django_db
+def test_it_says_a_read_only_hint_is_shown_but_not_trusted_to_make_a_call_reversible(alice, api_as):
+    hinted = _submit(api_as(alice), tool="mcp__time__get_current_time", input={}, hints={"readOnlyHint": True}).json()
+    assert hinted["reversibility"]["value"] == "irreversible"
+    assert "says it only reads (readOnlyHint), but ActionHub cannot check that" in hinted["reversibility"]["reason"]
+    plain = _submit(api_as(alice), tool="mcp__deploy__release", input={}).json()
+    assert (
+        plain["reversibility"]["reason"]
+        == "ActionHub does not know what mcp__deploy__release does, so it may not be undone"
+    )

@@ -45,6 +45,9 @@ def test_it_gives_read_only_tools_low(tool, tool_input):
         ("Read", {"file_path": "/etc/shadow"}, "the system's secrets"),
         ("Grep", {"pattern": "BEGIN", "path": "/root/.gnupg"}, "is a .gnupg directory"),
         ("LS", {"path": "/home/alice/.ssh"}, "is a .ssh directory"),
+        # Cursor's Grep names its scope file_path, Claude Code's path: either is judged.
+        ("Grep", {"pattern": "BEGIN", "file_path": "/home/alice/.ssh"}, "is a .ssh directory"),
+        ("Read", {"file_path": "notes.md", "path": "/home/alice/.ssh/id_rsa"}, "inside a .ssh directory"),
     ],
 )
 def test_it_holds_a_read_that_would_give_a_secret_away(tool, tool_input, why):
@@ -134,6 +137,22 @@ def test_it_gives_a_file_edit_without_a_path_high():
 )
 def test_it_gives_short_read_only_commands_low(command):
     assert level_of("Bash", {"command": command}, cwd=CWD) == "low", command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "cat /etc/shadow",
+        "cat /root/.ssh/id_rsa",
+        "head ~/.ssh/id_ed25519",
+        "tail -n 5 .env",
+        "grep -r password /home/alice/.aws",
+        "cat deploy/../secrets/server.pem",
+        "grep --file=/home/alice/.ssh/config x",
+    ],
+)
+def test_it_holds_a_read_only_command_that_reads_a_secret_as_a_read_would(command):
+    assert level_of("Bash", {"command": command}, cwd=CWD) == "high", command
 
 
 @pytest.mark.parametrize(
