@@ -29,6 +29,7 @@ DESTRUCTIVE = (
 BEFORE_THE_RULE = {
     ("approvals", "0011_action_cancelled_external_callback"),
     ("audit", "0005_verification_in_background"),
+    ("review", "0002_reviewerpreference_time_zone"),
 }
 
 
