@@ -20,7 +20,7 @@ _took() { awk -v a="$1" -v b="$(_now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 services_install() {
   local missing=()
-  for pkg in postgresql redis-server docker.io chromium debootstrap; do
+  for pkg in postgresql redis-server docker.io docker-compose chromium debootstrap; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -94,6 +94,14 @@ sandbox_image_build() {
   local t; t=$(_now)
   DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python manage.py build_sandbox_image
   echo "sandbox image ready in $(_took "$t")"
+}
+
+# The application image (deploy/Dockerfile) on the same Debian base, with wheels this machine's pip
+# downloads; skipped when the image for the current inputs exists. After sandbox_image_build.
+app_image_build() {
+  local t; t=$(_now)
+  .venv/bin/python deploy/build_image.py --debian-base --offline
+  echo "application image ready in $(_took "$t")"
 }
 
 services_start() {

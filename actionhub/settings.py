@@ -76,6 +76,25 @@ def env_secret(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def env_levels(name: str) -> dict[str, str]:
+    """A JSON object from action type to security level, e.g. {"api_call": "high"}."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return {}
+    try:
+        levels = json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
+    known = ("low", "medium", "high", "critical")
+    if not isinstance(levels, dict) or not all(
+        isinstance(key, str) and key and level in known for key, level in levels.items()
+    ):
+        raise ImproperlyConfigured(
+            f'{name} must map action types to one of {", ".join(known)}, e.g. {{"api_call": "high"}}'
+        )
+    return levels
+
+
 def env_routing(name: str) -> dict[str, list[str]]:
     """A JSON object from `action_type` or `action_type:skill_id` to a list of group names."""
     value = os.environ.get(name, "").strip()
@@ -153,6 +172,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: container probes reach the process by its own address, before host checks and redirects.
+    "health.probes.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "lib.staticfiles.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -213,6 +234,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The password apart from the URL, so that it can come from a secret file (DATABASE_PASSWORD_FILE).
+if database_password := env_secret("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = database_password
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker processes share the file: IMMEDIATE transactions + WAL remove
     # "database is locked" under concurrent read-then-write transactions.
@@ -242,7 +266,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# The image collects static files into itself (ACTIONHUB_STATIC_ROOT), out of the data volume.
+STATIC_ROOT = Path(env_str("ACTIONHUB_STATIC_ROOT") or VAR_DIR / "staticfiles")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
@@ -413,6 +438,17 @@ ACTIONHUB_MAX_ATTEMPTS = env_int("ACTIONHUB_MAX_ATTEMPTS", 3)
 ACTIONHUB_IDEMPOTENCY_TTL = env_duration("ACTIONHUB_IDEMPOTENCY_TTL", "24h")
 ACTIONHUB_WORKER_POLL = env_float("ACTIONHUB_WORKER_POLL", 0.05)
 ACTIONHUB_WORKER_GRACE = env_float("ACTIONHUB_WORKER_GRACE", 30.0)
+# Touched by a worker at every heartbeat it writes, so a container health check need not ask the database.
+ACTIONHUB_WORKER_HEARTBEAT_FILE = env_str("ACTIONHUB_WORKER_HEARTBEAT_FILE")
+# The first user `make run` and the image's `migrate` create when there are none (generated if unset).
+ACTIONHUB_ADMIN_PASSWORD = env_secret("ACTIONHUB_ADMIN_PASSWORD")
+# The image's `web` role (deploy/gunicorn.conf.py): port, server processes, and how long a stopping
+# process lets open requests finish before it closes the rest.
+ACTIONHUB_WEB_PORT = env_int("ACTIONHUB_WEB_PORT", 8000)
+ACTIONHUB_WEB_WORKERS = env_int("ACTIONHUB_WEB_WORKERS", 2)
+if ACTIONHUB_WEB_WORKERS < 1:
+    raise ImproperlyConfigured("ACTIONHUB_WEB_WORKERS must be at least 1")
+ACTIONHUB_WEB_GRACE = env_float("ACTIONHUB_WEB_GRACE", 30.0)
 ACTIONHUB_MAINTENANCE_INTERVAL = env_float("ACTIONHUB_MAINTENANCE_INTERVAL", 1.0)
 # The action kinds in use, each a class implementing approvals.kinds.base.ActionKind; a kind of
 # your own is one module and one line here (the order is the order filters list them in).
@@ -429,7 +465,7 @@ ACTIONHUB_ACTION_KINDS = [
 # {"tool name or prefix*": "low|medium|high|critical|file_edit|bash"}.
 ACTIONHUB_TOOL_POLICY: dict[str, str] = {}
 # Policy overrides: {"action_type": "level"} applied after the built-in table.
-ACTIONHUB_POLICY_OVERRIDES: dict[str, str] = {}
+ACTIONHUB_POLICY_OVERRIDES: dict[str, str] = env_levels("ACTIONHUB_POLICY_OVERRIDES")
 # Standing rules decide matching actions at submit time; 0 switches all evaluation off.
 ACTIONHUB_RULES_ENABLED = env_bool("ACTIONHUB_RULES_ENABLED", True)
 # Reversibility overrides: {"action_type": "reversible|partial|irreversible"} over the built-in table.

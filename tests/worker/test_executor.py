@@ -8,6 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import OperationalError
 
 from approvals.models import Action, Status
 from approvals.runtime import runtime_get
@@ -16,6 +17,7 @@ from audit.models import AuditEntry
 from tests.factories import make_action
 from tests.llm.fake_llm import FakeLLMServer
 from tests.workers import start_worker, stop, wait_for
+from worker.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -260,3 +262,24 @@ def test_it_keeps_a_long_action_leased_while_its_worker_lives(alice, llm):
     assert action.attempt == 1
     assert not AuditEntry.objects.filter(action_id=action.id, event="action.released").exists()
     assert len(llm.requests) == 1
+
+
+def test_it_touches_the_heartbeat_file_only_after_writing_the_heartbeat(db, settings, tmp_path, monkeypatch):
+    from worker.management.commands.run_worker import _Liveness
+
+    beat_file = tmp_path / "heartbeat"
+    settings.ACTIONHUB_WORKER_HEARTBEAT_FILE = str(beat_file)
+    liveness = _Liveness(worker_id="w-file")
+    liveness.beat()
+    assert beat_file.exists()
+    assert WorkerHeartbeat.objects.filter(worker_id="w-file").exists()
+
+    beat_file.unlink()
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(WorkerHeartbeat.objects, "update_or_create", unreachable)
+    with pytest.raises(OperationalError):
+        liveness.beat()
+    assert not beat_file.exists()

@@ -8,6 +8,7 @@ import signal
 import socket
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -52,6 +53,9 @@ class _Liveness(threading.Thread):
             defaults={"pid": os.getpid(), "last_seen": now},
             create_defaults={"pid": os.getpid(), "last_seen": now, "started_at": now},
         )
+        if settings.ACTIONHUB_WORKER_HEARTBEAT_FILE:
+            # Only after the row is written: a worker cut off from the database looks unhealthy.
+            Path(settings.ACTIONHUB_WORKER_HEARTBEAT_FILE).touch()
 
     def run(self) -> None:
         try:

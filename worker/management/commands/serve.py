@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -13,9 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
 ASGI_APP = "actionhub.asgi:application"
 UVICORN_OPTIONS = ["--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "5"]
@@ -113,17 +111,10 @@ class Command(BaseCommand):
                 proc.kill()
 
     def _bootstrap_admin(self, host: str, port: int) -> None:
-        user_model = get_user_model()
         url = f"http://{host}:{port}"
-        if user_model.objects.exists():
+        if get_user_model().objects.exists():
             self.stdout.write(f"ActionHub on {url}/ (approval queue {url}/approvals/, API {url}/api/docs)")
             self.stdout.write("  log in with your account; add reviewers with: create_user NAME --role reviewers")
             return
-        password = os.environ.get("ACTIONHUB_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        with transaction.atomic():
-            admin = user_model.objects.create_superuser("admin", "", password)
-            admin.groups.set(Group.objects.all())
-        shown = "(from ACTIONHUB_ADMIN_PASSWORD)" if os.environ.get("ACTIONHUB_ADMIN_PASSWORD") else password
-        self.stdout.write(self.style.SUCCESS("Created the first user: admin (superuser, in every group)"))
-        self.stdout.write(f"  log in at {url}/ as admin with password {shown} (the approval queue is {url}/approvals/)")
-        self.stdout.write("  this password is shown only once; change it in the admin")
+        call_command("bootstrap_admin", url=url, stdout=self.stdout, stderr=self.stderr)
+        self.stdout.write(f"  the approval queue is {url}/approvals/")
