@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Two processes, each test file on one of them (module fixtures such as a live site are set up once).
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: run sandbox test lint format bench install
 
