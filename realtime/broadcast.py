@@ -116,14 +116,15 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
 
 
 def _send(layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
-    async def send() -> None:
-        if hasattr(layer, "group_send_many"):
-            await layer.group_send_many(sends)
-            return
-        for group, message in sends:
-            await layer.group_send(group, message)
-
     try:
+        if hasattr(layer, "publish_many"):  # Redis: straight from this thread, one round trip
+            layer.publish_many(sends)
+            return
+
+        async def send() -> None:
+            for group, message in sends:
+                await layer.group_send(group, message)
+
         asyncio.run_coroutine_threadsafe(send(), _sender_loop()).result(timeout=SEND_TIMEOUT)
     except Exception:  # a broadcast failure after commit must not fail the request
         group, message = sends[0]

@@ -33,13 +33,13 @@ def test_it_sends_a_transactions_broadcasts_in_one_pipelined_round_trip_after_co
     transactional_db, redis_layer, monkeypatch
 ):
     round_trips = []
-    original = RedisPubSubLayer.group_send_many
+    original = RedisPubSubLayer.publish_many
 
-    async def counted(self, sends):
+    def counted(self, sends):
         round_trips.append([group for group, _ in sends])
-        await original(self, sends)
+        original(self, sends)
 
-    monkeypatch.setattr(RedisPubSubLayer, "group_send_many", counted)
+    monkeypatch.setattr(RedisPubSubLayer, "publish_many", counted)
     listener = RedisPubSubLayer(hosts=[settings.REDIS_URL])
     # Pub/sub channels are one namespace for the whole server, whatever the database number.
     queue, entry, audit = (f"{name}-{uuid.uuid4().hex}" for name in ("approvals", "action", "audit"))
@@ -69,10 +69,10 @@ def test_it_sends_a_transactions_broadcasts_in_one_pipelined_round_trip_after_co
 def test_it_sends_nothing_for_a_transaction_that_rolled_back(transactional_db, redis_layer, monkeypatch):
     sent = []
 
-    async def record(self, sends):
+    def record(self, sends):
         sent.append([group for group, _ in sends])
 
-    monkeypatch.setattr(RedisPubSubLayer, "group_send_many", record)
+    monkeypatch.setattr(RedisPubSubLayer, "publish_many", record)
     with pytest.raises(RuntimeError), transaction.atomic():
         publish(["approvals"], {"type": "action.changed"})
         raise RuntimeError
@@ -86,10 +86,10 @@ def test_it_holds_the_broadcasts_of_many_transactions_to_one_send_at_the_end(
 ):
     sent = []
 
-    async def record(self, sends):
+    def record(self, sends):
         sent.append([group for group, _ in sends])
 
-    monkeypatch.setattr(RedisPubSubLayer, "group_send_many", record)
+    monkeypatch.setattr(RedisPubSubLayer, "publish_many", record)
     with broadcasts_held():
         for number in range(3):
             with transaction.atomic():
