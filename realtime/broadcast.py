@@ -45,8 +45,8 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
     if not connection.in_atomic_block:
         _Batch(layer, sends).send()
         return
-    # Everything one transaction publishes goes out together after its commit: one hand-off to the
-    # sender loop, one pipelined round trip to Redis.
+    # Everything one transaction publishes goes out together after its commit: on Redis one
+    # pipelined round trip, from this thread.
     batch = _open_batch(connection)
     if batch is None:
         batch = _Batch(layer, [])
@@ -77,7 +77,7 @@ _held: contextvars.ContextVar[list[tuple[Any, list[tuple[str, dict[str, Any]]]]]
 @contextlib.contextmanager
 def broadcasts_held() -> Iterator[None]:
     """Hold what the transactions inside the block broadcast until the block ends, then send it all
-    in one hand-off and one round trip (a bulk decision: one transaction per action, one send per
+    in one round trip (a bulk decision: one transaction per action, one send per
     request). Only what committed is sent; on the database layer messages still commit with their
     transactions, so nothing is held there."""
     if _held.get() is not None:
