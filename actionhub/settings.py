@@ -76,15 +76,20 @@ def env_secret(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-def env_levels(name: str) -> dict[str, str]:
-    """A JSON object from action type to security level, e.g. {"api_call": "high"}."""
+def _env_json(name: str) -> object:
+    """The JSON in `name`, {} when unset or blank; the setting's own check says what shape it needs."""
     value = os.environ.get(name, "").strip()
     if not value:
         return {}
     try:
-        levels = json.loads(value)
+        return json.loads(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
+
+
+def env_levels(name: str) -> dict[str, str]:
+    """A JSON object from action type to security level, e.g. {"api_call": "high"}."""
+    levels = _env_json(name)
     known = ("low", "medium", "high", "critical")
     if not isinstance(levels, dict) or not all(
         isinstance(key, str) and key and level in known for key, level in levels.items()
@@ -97,13 +102,7 @@ def env_levels(name: str) -> dict[str, str]:
 
 def env_routing(name: str) -> dict[str, list[str]]:
     """A JSON object from `action_type` or `action_type:skill_id` to a list of group names."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return {}
-    try:
-        routing = json.loads(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
+    routing = _env_json(name)
     if not isinstance(routing, dict) or not all(
         isinstance(key, str)
         and isinstance(groups, list)
