@@ -65,14 +65,16 @@ def start_worker(**env: str) -> subprocess.Popen:
     )
 
 
-def wait_for(predicate: Callable[[], object], *, timeout: float = 20.0, interval: float = 0.05) -> object:
+def wait_for(
+    predicate: Callable[[], object], *, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"
+) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
+    raise AssertionError(f"{what} not met within {timeout}s")
 
 
 def stop(process: subprocess.Popen) -> str:

@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.conftest import require
+from tests.workers import wait_for
 
 N_ACTIONS = 1000
 BATCH = 200  # the most one bulk decision takes
@@ -84,16 +85,6 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def wait_until(predicate, *, timeout: float, interval: float = 0.25, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
 
 
 def ready(port: int) -> bool:
@@ -175,9 +166,12 @@ def test_it_loses_and_repeats_nothing_across_two_webs_and_three_workers(scratch_
     def scalar(sql: str, *params):
         return db.execute(sql, params).fetchone()[0]
 
-    wait_until(lambda: ready(port_a) and ready(port_b), timeout=90, what="both web containers ready")
-    wait_until(
-        lambda: scalar("SELECT count(*) FROM approvals_workerheartbeat") == 3, timeout=60, what="three workers beating"
+    wait_for(lambda: ready(port_a) and ready(port_b), timeout=90, interval=0.25, what="both web containers ready")
+    wait_for(
+        lambda: scalar("SELECT count(*) FROM approvals_workerheartbeat") == 3,
+        timeout=60,
+        interval=0.25,
+        what="three workers beating",
     )
     up = time.monotonic() - began
 
@@ -243,14 +237,14 @@ def test_it_loses_and_repeats_nothing_across_two_webs_and_three_workers(scratch_
     batches = [submitted[start : start + BATCH] for start in range(0, N_ACTIONS, BATCH)]
     for batch in batches[:2]:
         decide(batch)
-    wait_until(lambda: finished() >= 150, timeout=60, what="150 executions")
+    wait_for(lambda: finished() >= 150, timeout=60, interval=0.25, what="150 executions")
     in_flight = scalar("SELECT count(*) FROM approvals_action WHERE status IN ('approved', 'executing')")
     killed = subprocess.run(["docker", "kill", "--signal", "KILL", workers[0]], capture_output=True, text=True)
     assert killed.returncode == 0, killed.stderr
     for batch in batches[2:]:
         decide(batch)
     decide_seconds = time.monotonic() - t
-    wait_until(lambda: finished() == N_ACTIONS + 1, timeout=150, interval=0.5, what="every action final")
+    wait_for(lambda: finished() == N_ACTIONS + 1, timeout=150, interval=0.5, what="every action final")
     run_seconds = time.monotonic() - t
 
     rows = db.execute("SELECT id::text, status, error FROM approvals_action").fetchall()
