@@ -174,6 +174,26 @@ async def test_it_closes_the_socket_when_its_session_logs_out(db):
     assert not connected
 
 
+def test_it_deletes_the_session_before_it_tells_the_session_s_sockets(db, monkeypatch):
+    """A page whose socket closes checks its session at once: by then the session must be gone."""
+    from django.contrib.sessions.models import Session
+
+    from realtime import receivers
+
+    bob = make_user("bob", "reviewers")
+    client = Client()
+    client.force_login(bob)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    told = []
+    monkeypatch.setattr(
+        receivers,
+        "session_ended",
+        lambda *, session_key: told.append((session_key, Session.objects.filter(session_key=session_key).exists())),
+    )
+    client.post("/accounts/logout/")
+    assert told == [(key, False)]
+
+
 async def test_it_relays_a_broadcast_from_another_process(db):
     """A status change made in a separate process (a worker) reaches this process's sockets."""
     alice = await sync_to_async(make_user)("alice")
