@@ -63,10 +63,15 @@ class Action(models.Model):
     # Where to POST signed `action.decided` / `action.finished` events, with the requester's opaque state.
     callback_url = models.CharField(max_length=2000, blank=True, default="")
     callback_state = models.JSONField(null=True, blank=True)
+    # Reviewers are still to be told that it is held: set with the hold (or an edit that keeps it
+    # held), cleared by the worker that queues their notifications, in that same transaction.
+    notice_due = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
+            # The workers' look for held actions still to be told: only those rows are in it.
+            models.Index(fields=["created_at"], condition=models.Q(notice_due=True), name="action_notice_due"),
             # Keyset pagination of the pending queue: WHERE status='pending' ORDER BY created_at, id.
             models.Index(fields=["status", "created_at", "id"], name="action_status_created"),
             models.Index(fields=["status", "expires_at"], name="action_status_expires"),

@@ -2,7 +2,8 @@
 
 `Action.status` changes only here, through `_transition`: a compare-and-set update checked
 against ALLOWED_TRANSITIONS, its audit entry in the same transaction, and its effects: the
-`action_approved` / `action_held` signals (the worker and notifications queue their tasks) and
+`action_approved` / `action_held` signals (the worker queues its task; a held action carries its
+reviewers' notice in its own row, `notice_due`, and the signal wakes the workers that take it) and
 `action_settled` when it is decided or finished (outboxes write there), all inside the transaction
 so a submit or a decision is one durable commit,
 the websocket broadcast through approvals.events (written in the same transaction on the
@@ -187,6 +188,8 @@ def action_create(
     )
     if held:
         action.escalate_at = escalation_time(created_at=now, expires_at=action.expires_at)
+        # Reviewers are told through the row itself, unless a standing rule decides it first.
+        action.notice_due = not rules
     with transaction.atomic():
         action.save(force_insert=True)
         action.edit_list = []  # new, so never edited: showing it needs no query for its edits
@@ -224,6 +227,8 @@ def action_create(
         if held:
             events.action_changed(action_id=action.id, status=Status.PENDING)
             if rules:  # none of the rules that looked likely decided it after all
+                Action.objects.filter(id=action.id).update(notice_due=True)
+                action.notice_due = True
                 signals.action_held.send(sender=Action, action_id=action.id)
             return action
         if rules:  # the rule meant to decide it was disabled meanwhile
@@ -571,6 +576,7 @@ def _apply_edit(action: Action, user: AbstractBaseUser, parameters: dict[str, An
         approvals_required=_required_approvals(classification.level, values["quorum_critical"]),
         expires_at=expires_at,
         escalate_at=escalation_time(created_at=action.created_at, expires_at=expires_at),
+        **({"notice_due": True} if classification.level in HELD_LEVELS else {}),
     )
     actor = user.get_username()
     audit_append(
@@ -656,6 +662,28 @@ def actions_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
     now = now or timezone.now()
     due = Action.objects.filter(status=Status.PENDING, expires_at__lte=now).values_list("id", flat=True)[:limit]
     return sum(action_expire(action_id=action_id, now=now) for action_id in list(due))
+
+
+def held_notices_take(*, limit: int = 50) -> list[UUID]:
+    """The held actions whose reviewers are still to be told, oldest first, taken off that list.
+
+    Call it inside the transaction that queues their telling: if that rolls back they are still
+    due, so a crash in between loses none and tells none twice. Rows another worker is taking are
+    skipped, not waited for; the compare-and-set keeps it exact where rows cannot be locked (SQLite).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("held_notices_take must run inside the transaction that queues the notices")
+    due = (
+        Action.objects.filter(notice_due=True)
+        .order_by("created_at")
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)[:limit]
+    )
+    return [
+        action_id
+        for action_id in list(due)
+        if Action.objects.filter(id=action_id, notice_due=True).update(notice_due=False)
+    ]
 
 
 # Execution bookkeeping, called by the executor.

@@ -6,7 +6,8 @@ roll back with it and the change costs one durable commit; a receiver must only 
 outbound to `on_commit`.
 
 `action_approved` and `action_held` carry the action's id: the worker app queues an approved
-action, the notifications app queues the telling of reviewers of a held one. `action_settled`
+action; a held one already carries its reviewers' notice (`Action.notice_due`), and the
+notifications app wakes the workers that take it. `action_settled`
 carries the action as written, when it is decided or finished.
 """
 

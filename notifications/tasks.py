@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from approvals.services import held_notices_take
 from notifications.channels import EMAIL, ESCALATION
 from notifications.services import (
     RETRYING,
@@ -23,10 +24,17 @@ from notifications.services import (
 from worker.wakeup import wake_workers
 
 
-def enqueue_held_notification(*, action_id: UUID) -> None:
-    """Called in the transaction that holds an action; the task fans out to every channel."""
-    notify_action_held.enqueue(action_id=str(action_id))
-    wake_workers()
+def held_notices_send(*, limit: int = 50) -> int:
+    """Queue the telling of reviewers of each held action that is still due (every worker calls it
+    each round, and a hold wakes them): one delivery per reviewer and webhook, queued in the
+    transaction that takes the action off the list. Returns how many actions it took."""
+    with transaction.atomic():
+        taken = held_notices_take(limit=limit)
+        for action_id in taken:
+            _enqueue_all(action_id, notification_fan_out(action_id=action_id))
+        if taken:
+            wake_workers()
+    return len(taken)
 
 
 def enqueue_escalation_notification(*, action_id: UUID) -> None:
@@ -40,8 +48,10 @@ def enqueue_escalation_notification(*, action_id: UUID) -> None:
 
 @task()
 def notify_action_held(action_id: str) -> list[str]:
-    """Queue one delivery per reviewer and webhook. All are queued in one transaction, so a crash
-    halfway leaves none queued and the task's own retry does not send twice.
+    """Queued by releases before held actions carried their own notice (`held_notices_send`); kept
+    so such tasks still run during and after an upgrade. Queue one delivery per reviewer and
+    webhook. All are queued in one transaction, so a crash halfway leaves none queued and the
+    task's own retry does not send twice.
     Returns the `channel:target` of each delivery."""
     return _enqueue_all(UUID(action_id), notification_fan_out(action_id=UUID(action_id)))
 

@@ -74,14 +74,14 @@ def test_it_approves_low_and_medium_actions_by_system_and_enqueues_them(alice, d
     assert DBTaskResult.objects.filter(args_kwargs__kwargs__action_id=str(action.id)).count() == 1
 
 
-def test_it_holds_high_actions_and_enqueues_only_the_reviewer_notification(alice, django_capture_on_commit_callbacks):
+def test_it_holds_high_actions_and_marks_them_for_the_reviewers_notice(alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         action = make_action(alice, HIGH_ACTION)
     assert action.status == Status.PENDING
     assert action.approvals_required == 1
     assert action.expires_at is not None
-    queued = list(DBTaskResult.objects.values_list("task_path", flat=True))
-    assert queued == ["notifications.tasks.notify_action_held"]
+    assert Action.objects.get(id=action.id).notice_due
+    assert not DBTaskResult.objects.exists(), "the row is the notice: nothing to run, nothing queued"
 
 
 def test_it_ignores_a_security_level_claimed_by_the_requester(alice):

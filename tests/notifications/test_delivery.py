@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.mail.backends import locmem
+from django.db import connection
 from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -24,6 +25,7 @@ from approvals.runtime import runtime_set
 from approvals.services import action_decide, action_edit
 from audit.models import AuditEntry
 from notifications.messages import slack_body
+from notifications.tasks import held_notices_send
 from review.links import link_load
 from tests.factories import make_action, make_user
 from tests.workers import start_worker, stop, wait_for
@@ -140,6 +142,7 @@ def run_notification_tasks(*, timeout: float = 15.0) -> None:
         worker_id="test-worker",
         excluded_queue_names=[],
     )
+    held_notices_send()
     queued = DBTaskResult.objects.filter(task_path__in=NOTIFICATION_TASKS, status=TaskResultStatus.READY)
     deadline = time.monotonic() + timeout
     while queued.exists():
@@ -490,12 +493,81 @@ def test_it_enqueues_a_delivery_per_reviewer_only_when_the_hold_commits(alice, r
     assert len(mail.outbox) == 3 and str(action.id) in mail.outbox[0].body
 
 
+def test_it_keeps_the_notice_due_when_queueing_its_deliveries_fails(alice, reviewers, fast_retries, monkeypatch):
+    from notifications import tasks
+
+    action = make_action(alice, DELETE)
+    real = tasks._enqueue_delivery
+    calls = []
+
+    def fail_on_the_second(**kwargs: Any) -> None:
+        calls.append(kwargs["target"])
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        real(**kwargs)
+
+    monkeypatch.setattr(tasks, "_enqueue_delivery", fail_on_the_second)
+    with pytest.raises(RuntimeError):
+        held_notices_send()
+    assert Action.objects.get(id=action.id).notice_due, "still due: the crash took it off the list with nothing queued"
+    assert not DBTaskResult.objects.filter(task_path__in=NOTIFICATION_TASKS).exists()
+
+    monkeypatch.setattr(tasks, "_enqueue_delivery", real)
+    run_notification_tasks()
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "bob@example.org",
+        "carol@example.org",
+        "root@example.org",
+    ]
+    assert not Action.objects.get(id=action.id).notice_due
+    assert held_notices_send() == 0, "told once"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+def test_it_tells_the_reviewers_of_each_action_once_when_workers_look_at_the_same_time(alice, reviewers):
+    actions = [make_action(alice, DELETE) for _ in range(30)]
+    start = threading.Barrier(3)
+    taken: list[int] = []
+
+    def look() -> None:
+        start.wait()
+        try:
+            while (count := held_notices_send(limit=4)) or Action.objects.filter(notice_due=True).exists():
+                taken.append(count)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=look) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(taken) == len(actions)
+    deliveries = DBTaskResult.objects.filter(task_path="notifications.tasks.deliver_notification")
+    per_action: dict[str, int] = {}
+    for result in deliveries:
+        action_id = result.args_kwargs["kwargs"]["action_id"]
+        per_action[action_id] = per_action.get(action_id, 0) + 1
+    assert per_action == {str(action.id): 3 for action in actions}
+
+
+def test_it_takes_notices_only_inside_the_transaction_that_queues_them(alice):
+    from approvals.services import held_notices_take
+
+    make_action(alice, DELETE)
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        held_notices_take()
+    assert Action.objects.filter(notice_due=True).count() == 1
+
+
 def test_it_splits_an_email_delivery_queued_for_everyone_into_one_per_reviewer(
     alice, reviewers, fast_retries, settings
 ):
     settings.ACTIONHUB_WEBHOOK_URLS = []
     action = make_action(alice, DELETE)
-    DBTaskResult.objects.all().delete()  # as if queued by the previous release: one task for every reviewer
+    # As if queued by an earlier release: no notice on the row, one task for every reviewer.
+    Action.objects.filter(id=action.id).update(notice_due=False)
+    DBTaskResult.objects.all().delete()
     from notifications.tasks import deliver_notification
 
     deliver_notification.enqueue(action_id=str(action.id), channel="email", target="", attempt=1)
@@ -507,6 +579,19 @@ def test_it_splits_an_email_delivery_queued_for_everyone_into_one_per_reviewer(
         "root@example.org",
     ]
     assert sorted(data["target"] for _, data in _notifications(action.id)) == ["bob", "carol", "root"]
+
+
+def test_it_still_runs_a_fan_out_task_queued_by_the_previous_release(alice, reviewers, fast_retries, settings):
+    from notifications.tasks import notify_action_held
+
+    settings.ACTIONHUB_WEBHOOK_URLS = []
+    action = make_action(alice, DELETE)
+    Action.objects.filter(id=action.id).update(notice_due=False)  # that release queued a task instead
+    notify_action_held.enqueue(action_id=str(action.id))
+    run_notification_tasks()
+
+    assert sorted(data["target"] for _, data in _notifications(action.id)) == ["bob", "carol", "root"]
+    assert len(mail.outbox) == 3
 
 
 def test_it_emails_only_reviewers_with_an_address_and_audits_only_real_attempts(alice, bob, carol, fast_retries):

@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from approvals.models import Action, Status
 from approvals.runtime import runtime_set
 from audit.models import AuditEntry
+from notifications.tasks import held_notices_send
 from tests.factories import make_action
 from tests.workers import start_worker, stop, wait_for
 from worker.maintenance import TASK_PATH
@@ -144,8 +145,9 @@ def test_it_delivers_a_notification_whose_task_a_dead_worker_claimed(alice, upst
     runtime_set(key="webhook_urls", value=[f"{upstream.url}/hook"], actor="test")
     action = make_action(alice, HELD_DELETE)
     assert action.status == Status.PENDING
-    (fan_out,) = DBTaskResult.objects.filter(task_path="notifications.tasks.notify_action_held")
-    _claim(fan_out, worker_id=DEAD, seen_ago=WORKER_ALIVE_WITHIN * 2)
+    assert held_notices_send() == 1
+    (delivery,) = DBTaskResult.objects.filter(task_path="notifications.tasks.deliver_notification")
+    _claim(delivery, worker_id=DEAD, seen_ago=WORKER_ALIVE_WITHIN * 2)
     worker = start_worker()
     try:
         wait_for(lambda: AuditEntry.objects.filter(action_id=action.id, event="notification.sent").exists())

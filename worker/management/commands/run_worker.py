@@ -24,6 +24,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from approvals.idempotency import idempotency_keys_prune
 from approvals.models import Action, Status
 from audit.services import audit_full_pass_step
+from notifications.tasks import held_notices_send
 from skills.runner import sandbox_prepare, sandbox_shutdown
 from worker.maintenance import TASK_PATH, prune_finished_tasks, run_maintenance
 from worker.models import WorkerHeartbeat
@@ -124,6 +125,16 @@ class ActionWorker(Worker):
         if any(counts.values()):
             logger.info("maintenance: %s", counts)
 
+    def queue_held_notices(self) -> None:
+        """Queue the telling of reviewers of newly held actions; their deliveries are tasks like any other."""
+        try:
+            held_notices_send()
+        except OperationalError as exc:
+            if not is_locked_database_exception(exc):  # SQLite: another process holds the write lock
+                logger.exception("could not queue the notices of held actions")
+        except Exception:
+            logger.exception("could not queue the notices of held actions")
+
     def claim(self) -> DBTaskResult | None:
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name, queue_name__in=self.queue_names)
         try:
@@ -157,6 +168,7 @@ class ActionWorker(Worker):
             while self.running:
                 close_old_connections()
                 self.maintain()
+                self.queue_held_notices()
                 task_result = self.claim()
                 if task_result is not None:
                     self.run_task(task_result)
