@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
@@ -39,6 +39,7 @@ from chat.kind import CHAT
 from lib.pagination import BadCursor, Page, clamp_limit, decode_cursor, encode_cursor
 from lib.ratelimit import RateLimited, check_rate_limit
 from lib.roles import can_see_rules, is_auditor, is_reviewer
+from lib.versions import versions_pinned
 from llm.client import LLMClient, LLMError
 from review.bulk import BulkItem, actions_decide_bulk
 from rules.models import Rule
@@ -591,3 +592,16 @@ def disable_rule(request: HttpRequest, rule_id: int):
 def status(request: HttpRequest):
     """Liveness for anyone; details (LLM, workers, docker, queue) for authenticated staff."""
     return status_payload(request)
+
+
+def _versions_pinned_per_request(urls: tuple[list[Any], str, str]) -> tuple[list[Any], str, str]:
+    """Each synchronous request reads every version token (API tokens, settings, routing, rules)
+    once, in one query, from authentication to its answer; the async ones read as they go."""
+    patterns, app_name, namespace = urls
+    for pattern in patterns:
+        if not iscoroutinefunction(pattern.callback):
+            pattern.callback = versions_pinned()(pattern.callback)
+    return patterns, app_name, namespace
+
+
+urls = _versions_pinned_per_request(api.urls)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import HIGH_ACTION, MEDIUM_ACTION
 
@@ -70,3 +71,26 @@ def test_it_decides_an_action_in_one_durable_commit(alice, bob, api_as, commits)
     )
     assert response.status_code == 200
     assert count == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "inserts", "appends"),
+    [
+        (HIGH_ACTION, ["approvals_action"], 1),  # the reviewers' notice rides on the action row
+        (MEDIUM_ACTION, ["approvals_action", "approvals_approval", "django_tasks_database_dbtaskresult"], 2),
+    ],
+    ids=["held", "approved by policy"],
+)
+def test_it_submits_with_one_read_of_the_version_tokens_and_no_row_it_can_do_without(
+    alice, api_as, spec, inserts, appends
+):
+    client = api_as(alice)
+    assert client.post("/actions", spec).status_code == 201  # warms this process's caches
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post("/actions", spec).status_code == 201
+    version_reads = [query["sql"] for query in queries.captured_queries if "SELECT version FROM" in query["sql"]]
+    assert len(version_reads) == 1, version_reads
+    assert all(table in version_reads[0] for table in ("api_tokensetversion", "rules_", "approvals_configversion"))
+    written = [query["sql"].split('"')[1] for query in queries.captured_queries if query["sql"].startswith("INSERT")]
+    assert written == inserts
+    assert sum("UPDATE audit_audithead" in query["sql"] for query in queries.captured_queries) == appends
