@@ -5,9 +5,9 @@ with the token it was read under, and reads only the token before each use: a ch
 any process is seen by every process on its next request. The token is random, not a counter, so a
 database restored from a backup never presents an old number with other data.
 
-Inside `versions_pinned()` (an API request, a submit) every registered token is read at the first use of any, in
-one query, and kept until the block ends (a change made inside it drops what was kept); elsewhere
-each read goes to the database.
+Inside `versions_pinned()` (an API request, a submit) every registered token is read at the first
+use of any, in one query, and kept until the block ends (a change made inside it drops what was
+kept); elsewhere each read goes to the database.
 """
 
 from __future__ import annotations
