@@ -11,6 +11,33 @@ def delete(path: str) -> dict:
     return {"action_type": "file_operation", "parameters": {"operation": "delete", "path": path}}
 
 
+def test_it_lets_a_newer_preview_wait_for_the_one_in_flight_on_a_slow_network(browser, start_site):
+    site = start_site(users=USERS)
+    _, first = site.api("alice", "POST", "/actions", delete("notes/a.txt"))
+    site.api("alice", "POST", "/actions", delete("notes/b.txt"))
+    page = log_in(browser, site, "erin", f"/approvals/rules/new/{first['id']}/")
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 700, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+    # Each edit lands while the previous preview is still on the wire. Aborting it (the old
+    # hx-sync "replace") logged two console errors per edit; queued, the last edit's preview wins.
+    page.select_option("#id_kind_path", "exact")
+    page.fill("#id_value_path", "notes/a.txt")
+    page.wait_for_timeout(450)
+    page.select_option("#id_kind_path", "glob")
+    page.fill("#id_value_path", "notes/*.txt")
+    page.wait_for_function("() => document.querySelector('[data-preview-count]')?.innerText === '2'")
+    page.fill("#id_note", "both are scratch files")
+    page.click("text=Approve and save the rule")
+    page.wait_for_url(f"{site.url}/approvals/{first['id']}/")
+    page.get_by_text("now allows similar actions").wait_for()
+    assert page.console_errors == []
+
+
 def test_it_creates_a_rule_from_a_held_action_with_a_live_preview(browser, start_site, tmp_path):
     site = start_site(users=USERS)
     _, first = site.api("alice", "POST", "/actions", delete("notes/a.txt"))
@@ -35,7 +62,6 @@ def test_it_creates_a_rule_from_a_held_action_with_a_live_preview(browser, start
     page.fill("#id_value_path", "notes/a.txt")
     page.wait_for_function("() => document.querySelector('[data-preview-count]')?.innerText === '1'")
     page.fill("#id_note", "a.txt is regenerated nightly")
-    page.wait_for_load_state("networkidle")  # let the last preview land before leaving the page
     page.screenshot(path=str(tmp_path / "rule-form.png"), full_page=True)
 
     page.click("text=Approve and save the rule")
