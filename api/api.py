@@ -232,8 +232,11 @@ def create_action(request: HttpRequest, body: schemas.ActionIn):
         response["Idempotent-Replayed"] = "true"
         return response
     action = submitted.action
-    # A held action was just created: nobody can have decided on it yet.
-    return Reply(201, action_payload(action, approvals=[] if action.status == Status.PENDING else None))
+    # A held action was just created: nobody can have decided on it yet. The payload is rendered as
+    # it is, like the replay above: validating it against ActionOut first only copied it, at a tenth
+    # of a submit's CPU (tests/api/test_schema_fuzz.py holds every answer to the schema).
+    payload = action_payload(action, approvals=[] if action.status == Status.PENDING else None)
+    return api.create_response(request, payload, status=201)
 
 
 @api.get("/actions", response=_replies({200: schemas.ActionPage}, 400), tags=["actions"])
