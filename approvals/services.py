@@ -3,7 +3,7 @@
 `Action.status` changes only here, through `_transition`: a compare-and-set update checked
 against ALLOWED_TRANSITIONS, its audit entry in the same transaction, and its effects: the
 `action_approved` / `action_held` signals (the worker queues its task; a held action carries its
-reviewers' notice in its own row, `notice_due`, and the signal wakes the workers that take it) and
+reviewers' notice in its own row, `notice_due`, whose database trigger wakes the workers) and
 `action_settled` when it is decided or finished (outboxes write there), all inside the transaction
 so a submit or a decision is one durable commit,
 the websocket broadcast through approvals.events (written in the same transaction on the

@@ -6,9 +6,10 @@ roll back with it and the change costs one durable commit; a receiver must only 
 outbound to `on_commit`.
 
 `action_approved` and `action_held` carry the action's id: the worker app queues an approved
-action; a held one already carries its reviewers' notice (`Action.notice_due`), and the
-notifications app wakes the workers that take it. `action_settled`
-carries the action as written, when it is decided or finished.
+action; a held one already carries its reviewers' notice (`Action.notice_due`), whose trigger
+(notifications migration 0002) wakes the workers that take it, so nothing of ours listens to
+`action_held` any more. `action_settled` carries the action as written, when it is decided or
+finished.
 """
 
 from __future__ import annotations
