@@ -8,9 +8,11 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from api.api import api
+from api.schemas import ActionOut
 from approvals.models import Action, Status
 from audit.models import AuditEntry
-from tests.factories import CRITICAL_ACTION, HIGH_ACTION, PASSWORD, make_action, make_token
+from tests.factories import CRITICAL_ACTION, HIGH_ACTION, MEDIUM_ACTION, PASSWORD, make_action, make_token
 
 
 def test_it_creates_a_held_action_and_ignores_the_claimed_level(alice, api_as):
@@ -364,3 +366,12 @@ def test_it_refuses_a_webhook_url_with_a_user_and_password_without_quoting_it(al
     )
     assert response.status_code == 400
     assert "s3cret" not in response.content.decode()
+
+
+@pytest.mark.parametrize("spec", [HIGH_ACTION, MEDIUM_ACTION], ids=["held", "approved by policy"])
+def test_it_answers_a_submit_with_exactly_the_documented_action(alice, api_as, spec):
+    body = api_as(alice).post("/actions", spec).json()
+    assert set(body) == set(ActionOut.model_fields)
+    # What the answer was when ninja validated it against ActionOut before rendering it:
+    validated = api.renderer.render(None, ActionOut.model_validate(body).model_dump(), response_status=201)
+    assert json.loads(validated) == body
