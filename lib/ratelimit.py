@@ -1,13 +1,18 @@
 """The per-user limit on state-changing requests, shared by the API and the pages.
 
-A fixed window per user in the cache, so with Redis every process counts against one budget; a
-request's count is one Redis round trip.
+A fixed window per user in the cache, so with Redis every process counts against one budget. A
+process takes its part of a window's budget from that counter in slices of 1% (at least one
+request): a busy process asks Redis once a slice instead of once a POST, and with the default
+120/m a slice is one request, counted as exactly as ever. What a process took and did not use by
+the window's end is lost to the user: at most one slice less per process and window, never more
+than the budget admitted.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,14 +46,47 @@ def _parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(multiplier or 1) * _UNIT_SECONDS[unit]
 
 
+# Each budget slice a process took and has not used: (user, limit, window, window number) -> POSTs.
+_slices: dict[tuple[Any, int, int, int], int] = {}
+_slices_lock = threading.Lock()
+SLICE_SHARE = 100  # a slice is this share of the budget
+SLICES_KEPT = 10_000  # past this many, slices of ended windows are dropped
+
+
 def check_rate_limit(request: HttpRequest) -> None:
     """Count one POST of the request's user; RateLimited once the window's budget is spent."""
     limit, window = _parse_rate(settings.ACTIONHUB_RATE_LIMIT)
     now = int(time.time())
     bucket = now // window
-    count = _count(f"ratelimit:{request.user.pk}:{bucket}", timeout=window + 1)
-    if count > limit:
+    if not _admitted(request.user.pk, limit, window, bucket):
         raise RateLimited(retry_after=(bucket + 1) * window - now)
+
+
+def _admitted(user_pk: Any, limit: int, window: int, bucket: int) -> bool:
+    slot = (user_pk, limit, window, bucket)
+    with _slices_lock:
+        left = _slices.get(slot, 0)
+        if left:
+            _slices[slot] = left - 1
+            return True
+    size = max(1, limit // SLICE_SHARE)
+    count = _count(f"ratelimit:{user_pk}:{bucket}", amount=size, timeout=window + 1)
+    granted = min(size, limit - (count - size))  # the part of this slice still within the budget
+    if granted <= 0:
+        return False
+    if granted > 1:
+        with _slices_lock:
+            if len(_slices) >= SLICES_KEPT:
+                _drop_ended(int(time.time()))
+            _slices[slot] = _slices.get(slot, 0) + granted - 1
+    return True
+
+
+def _drop_ended(now: int) -> None:
+    for key in [key for key in _slices if key[3] < now // key[2]]:
+        del _slices[key]
+    if len(_slices) >= SLICES_KEPT:  # that many users inside one window: forget, and ask again
+        _slices.clear()
 
 
 @functools.cache
@@ -58,22 +96,22 @@ def _redis(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
-def _count(key: str, *, timeout: int) -> int:
-    """Add one to the window's counter and return it: on Redis in one round trip (create with its
-    expiry if missing, then increment, pipelined); on any other cache with add + incr."""
+def _count(key: str, *, amount: int, timeout: int) -> int:
+    """Add `amount` to the window's counter and return it: on Redis in one round trip (create with
+    its expiry if missing, then increment, pipelined); on any other cache with add + incr."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         name = backend.make_and_validate_key(key)
         pipeline = _redis(backend._servers[0]).pipeline(transaction=False)
         pipeline.set(name, 0, ex=timeout, nx=True)
-        pipeline.incr(name)
+        pipeline.incrby(name, amount)
         return pipeline.execute()[1]
     cache.add(key, 0, timeout=timeout)
     try:
-        return cache.incr(key)
+        return cache.incr(key, amount)
     except ValueError:  # expired between the two
-        cache.set(key, 1, timeout=timeout)
-        return 1
+        cache.set(key, amount, timeout=timeout)
+        return amount
 
 
 class PagePostRateLimitMiddleware:

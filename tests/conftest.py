@@ -64,10 +64,14 @@ def _append_only_audit(request: pytest.FixtureRequest):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate-limit counters live in the cache; each test starts with none."""
+    """Rate-limit counters live in the cache, and the budget slices this process took beside it;
+    each test starts with none."""
     from django.core.cache import cache
 
+    from lib import ratelimit
+
     cache.clear()
+    ratelimit._slices.clear()
 
 
 @pytest.fixture
