@@ -21,8 +21,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import CharField, Value
+from django.db import connection, transaction
 from django.utils import timezone
 
 from approvals import events, signals
@@ -399,20 +398,25 @@ _EDITED = "edited"
 def _live_decisions(action: Action, user: AbstractBaseUser, *, approving: bool) -> list[tuple[int | None, str]]:
     """The action's live decisions, `(user_id, decision)`; EditedByYou first when `user`, approving,
     ever edited it. One query for both, read under the action's row lock, which every edit and
-    decision takes (so neither can change between this read and the decision)."""
-    live = Approval.objects.filter(action=action, voided_at__isnull=True).order_by().values_list("user_id", "decision")
-    if not approving:
-        return list(live)
-    edits = (
-        ActionEdit.objects.filter(action=action, user=user)
-        .order_by()
-        .annotate(marker=Value(_EDITED, output_field=CharField()))
-        .values_list("user_id", "marker")
-    )
-    rows = list(live.union(edits, all=True))
+    decision takes (so neither can change between this read and the decision). Written out in SQL:
+    the ORM's union cost a bulk decision a fifth of its time to compile, once per action."""
+    action_id = Action._meta.pk.get_db_prep_value(action.id, connection)
+    with connection.cursor() as cursor:
+        if approving:
+            cursor.execute(_LIVE_OR_EDITED_SQL, [action_id, _EDITED, action_id, user.pk])
+        else:
+            cursor.execute(_LIVE_SQL, [action_id])
+        rows = cursor.fetchall()
     if any(decision == _EDITED for _, decision in rows):
         raise EditedByYou(EDITED_BY_YOU)
     return rows
+
+
+_LIVE_SQL = "SELECT user_id, decision FROM approvals_approval WHERE action_id = %s AND voided_at IS NULL"
+_LIVE_OR_EDITED_SQL = (
+    "SELECT user_id, decision FROM approvals_approval WHERE action_id = %s AND voided_at IS NULL"
+    " UNION ALL SELECT user_id, %s FROM approvals_actionedit WHERE action_id = %s AND user_id = %s"
+)
 
 
 def _record_decision(
