@@ -15,6 +15,18 @@ REVIEWERS = ["reviewers"]
 
 
 @pytest.fixture(scope="session")
+def sandbox_image() -> None:
+    """Docker answers and the sandbox image is built (a failure under CI). Without them a file write
+    is known to fail, so approving one takes the second step: tests that approve a reversible
+    write in one step need the sandbox the site would run it in."""
+    from skills.sandbox import docker_status
+
+    status = docker_status()
+    require(status["available"], "no Docker engine answers")
+    require(status["image"]["present"], "sandbox image missing: run python manage.py build_sandbox_image")
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return migrate_template(tmp_path_factory.mktemp("template"))
 

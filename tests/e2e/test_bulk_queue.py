@@ -16,7 +16,7 @@ def row(page, action_id: str):
     return page.locator(f"#action-{action_id}.row")
 
 
-def test_it_bulk_approves_rows_picked_by_checkbox_shift_click_and_x(browser, start_site):
+def test_it_bulk_approves_rows_picked_by_checkbox_shift_click_and_x(browser, start_site, sandbox_image):
     site = start_site(users=USERS)
     theirs = [site.api("alice", "POST", "/actions", write(f"notes/{index}.txt"))[1] for index in range(6)]
     _, own = site.api("bob", "POST", "/actions", write("bob/mine.txt"))

@@ -22,7 +22,7 @@ def row(page, action_id: str):
     return page.locator(f"#action-{action_id}.row")
 
 
-def test_it_lists_irreversible_and_critical_rows_before_approving_a_selection(browser, start_site):
+def test_it_lists_irreversible_and_critical_rows_before_approving_a_selection(browser, start_site, sandbox_image):
     site = start_site(users=USERS)
     writes = [site.api("alice", "POST", "/actions", write(f"notes/{index}.txt"))[1] for index in range(2)]
     _, gone = site.api("alice", "POST", "/actions", DELETE)
@@ -69,7 +69,7 @@ def test_it_lists_irreversible_and_critical_rows_before_approving_a_selection(br
     assert bob.console_errors == []
 
 
-def test_it_approves_a_selection_of_reversible_high_rows_in_one_step(browser, start_site):
+def test_it_approves_a_selection_of_reversible_high_rows_in_one_step(browser, start_site, sandbox_image):
     site = start_site(users=USERS)
     writes = [site.api("alice", "POST", "/actions", write(f"notes/{index}.txt"))[1] for index in range(2)]
     _, gone = site.api("alice", "POST", "/actions", DELETE)

@@ -38,7 +38,7 @@ def test_it_takes_a_second_step_to_approve_an_irreversible_action(browser, start
     assert bob.console_errors == []
 
 
-def test_it_approves_a_reversible_high_action_in_one_step(browser, start_site):
+def test_it_approves_a_reversible_high_action_in_one_step(browser, start_site, sandbox_image):
     site = start_site(users=USERS)
     _, action = site.api("alice", "POST", "/actions", WRITE)
     assert action["security_level"] == "high"
@@ -76,7 +76,7 @@ def test_it_opens_the_second_step_when_a_is_pressed_on_an_irreversible_row(brows
     assert bob.console_errors == []
 
 
-def test_it_approves_a_reversible_row_at_once_with_a(browser, start_site):
+def test_it_approves_a_reversible_row_at_once_with_a(browser, start_site, sandbox_image):
     site = start_site(users=USERS)
     _, write = site.api("alice", "POST", "/actions", WRITE)
     bob = log_in(browser, site, "bob")
