@@ -26,8 +26,8 @@ from worker.wakeup import wake_workers
 
 def held_notices_send(*, limit: int = 50) -> int:
     """Queue the telling of reviewers of each held action that is still due (every worker calls it
-    each round, and a held action's row wakes them): one delivery per reviewer and webhook, queued in the
-    transaction that takes the action off the list. Returns how many actions it took."""
+    each round, and a held action's row wakes them): one delivery per reviewer and webhook, queued
+    in the transaction that takes the action off the list. Returns how many actions it took."""
     with transaction.atomic():
         taken = held_notices_take(limit=limit)
         queued = sum(len(_enqueue_all(action_id, notification_fan_out(action_id=action_id))) for action_id in taken)
