@@ -60,6 +60,7 @@ def test_it_never_limits_signing_out(bob, settings):
 
 def test_it_asks_the_shared_counter_once_a_slice_of_a_large_budget(alice, api_as, settings, monkeypatch):
     settings.ACTIONHUB_RATE_LIMIT = "1000/m"  # slices of 10
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 7200.0))  # one window throughout
     asked = []
     count = ratelimit._count
     monkeypatch.setattr(ratelimit, "_count", lambda key, **kwargs: asked.append(kwargs) or count(key, **kwargs))
