@@ -4,8 +4,9 @@ A fixed window per user in the cache, so with Redis every process counts against
 process takes its part of a window's budget from that counter in slices of 1% (at least one
 request): a busy process asks Redis once a slice instead of once a POST, and with the default
 120/m a slice is one request, counted as exactly as ever. What a process took and did not use by
-the window's end is lost to the user: at most one slice less per process and window, never more
-than the budget admitted.
+the window's end is lost to the user: about a slice per process and window (one per thread when
+several find none left at the same moment; all of them when 10,000 users hold slices in one
+window), never more than the budget admitted.
 """
 
 from __future__ import annotations
