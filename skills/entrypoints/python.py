@@ -37,23 +37,32 @@ def main():
     script_path = "/tmp/script.py"
     with open(script_path, "w", encoding="utf-8") as script:
         script.write(params["script"])
-    child = subprocess.Popen(
-        # -S: nothing is installed beside the standard library, so skipping `site` only saves start-up time.
-        [sys.executable, "-I", "-S", script_path],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd="/tmp",
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": "/tmp"},
-    )
+    # The readers and the feeder start before the script does: once it runs, a fork bomb may leave
+    # no process slot for a thread, and the run must still end at its timeout, not here.
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    in_read, in_write = os.pipe()
     stdout, stderr, flags = bytearray(), bytearray(), {}
     threads = [
-        threading.Thread(target=_capture, args=(child.stdout, limit, stdout, flags, "stdout")),
-        threading.Thread(target=_capture, args=(child.stderr, limit, stderr, flags, "stderr")),
-        threading.Thread(target=_feed, args=(child.stdin, params.get("stdin", "").encode("utf-8"))),
+        threading.Thread(target=_capture, args=(os.fdopen(out_read, "rb"), limit, stdout, flags, "stdout")),
+        threading.Thread(target=_capture, args=(os.fdopen(err_read, "rb"), limit, stderr, flags, "stderr")),
+        threading.Thread(target=_feed, args=(os.fdopen(in_write, "wb"), params.get("stdin", "").encode("utf-8"))),
     ]
     for thread in threads:
         thread.start()
+    try:
+        child = subprocess.Popen(
+            # -S: nothing is installed beside the standard library, so skipping `site` only saves start-up time.
+            [sys.executable, "-I", "-S", script_path],
+            stdin=in_read,
+            stdout=out_write,
+            stderr=err_write,
+            cwd="/tmp",
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": "/tmp"},
+        )
+    finally:  # the child holds its own ends now; without ours the readers see the end of its output
+        for fd in (in_read, out_write, err_write):
+            os.close(fd)
     exit_code = child.wait()
     for thread in threads:
         thread.join()
