@@ -413,8 +413,7 @@ def _live_decisions(action: Action, user: AbstractBaseUser, *, approving: bool) 
 
 
 _LIVE_SQL = "SELECT user_id, decision FROM approvals_approval WHERE action_id = %s AND voided_at IS NULL"
-_LIVE_OR_EDITED_SQL = (
-    "SELECT user_id, decision FROM approvals_approval WHERE action_id = %s AND voided_at IS NULL"
+_LIVE_OR_EDITED_SQL = _LIVE_SQL + (  # noqa: S608 - constants only
     " UNION ALL SELECT user_id, %s FROM approvals_actionedit WHERE action_id = %s AND user_id = %s"
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import select
 from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
 
@@ -41,13 +42,7 @@ def waiter() -> Callable[[float], None]:
         import time
 
         return time.sleep
-    import psycopg
-
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    listener = psycopg.connect(**params, autocommit=True)
-    listener.execute(f"LISTEN {CHANNEL}")
+    listener = listen()
 
     def wait(timeout: float) -> None:
         ready, _, _ = select.select([listener.fileno()], [], [], timeout)
@@ -57,3 +52,16 @@ def waiter() -> Callable[[float], None]:
                 pass
 
     return wait
+
+
+def listen() -> Any:
+    """A Postgres connection of its own (a psycopg one, outside Django's), LISTENing on the
+    workers' channel."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    listener = psycopg.connect(**params, autocommit=True)
+    listener.execute(f"LISTEN {CHANNEL}")
+    return listener

@@ -4,7 +4,6 @@ edit that keeps the action held, and not when a worker takes the notice."""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -13,18 +12,14 @@ from approvals.services import action_edit
 from notifications.tasks import held_notices_send
 from tests.conftest import require
 from tests.factories import HIGH_ACTION, make_action
-from worker.wakeup import CHANNEL
+from worker.wakeup import listen
 
 
 class Listener:
-    """A worker's view of the wake-up channel: its own connection, LISTENing."""
+    """A worker's view of the wake-up channel: its own connection, LISTENing (worker.wakeup.listen)."""
 
     def __init__(self) -> None:
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        self.connection = psycopg.connect(**params, autocommit=True)
-        self.connection.execute(f"LISTEN {CHANNEL}")
+        self.connection = listen()
 
     def woken(self, timeout: float = 2.0) -> int:
         """How many wake-ups arrive within `timeout`, and within 0.3 s of the first."""
