@@ -46,7 +46,7 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
         _Batch(layer, sends).send()
         return
     # Everything one transaction publishes goes out together after its commit: on Redis one
-    # pipelined round trip, from this thread.
+    # pipelined round trip, from this process's publisher thread.
     batch = _open_batch(connection)
     if batch is None:
         batch = _Batch(layer, [])
@@ -116,10 +116,10 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
 
 
 def _send(layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
+    if hasattr(layer, "publish_soon"):  # Redis: queued for the publisher thread, never waited for
+        layer.publish_soon(sends)
+        return
     try:
-        if hasattr(layer, "publish_many"):  # Redis: straight from this thread, one round trip
-            layer.publish_many(sends)
-            return
 
         async def send() -> None:
             for group, message in sends:
@@ -129,6 +129,15 @@ def _send(layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
     except Exception:  # a broadcast failure after commit must not fail the request
         group, message = sends[0]
         logger.exception("broadcast %s to %s failed", message.get("type"), group)
+
+
+def broadcasts_drain(timeout: float = SEND_TIMEOUT) -> bool:
+    """Wait until what this process queued for a publisher thread is sent (tests, and anything that
+    must know its broadcasts left); True at once on layers that send as they go."""
+    layer = get_channel_layer()
+    if layer is None or not hasattr(layer, "publish_drain"):
+        return True
+    return layer.publish_drain(timeout)
 
 
 def session_ended(*, session_key: str) -> None:

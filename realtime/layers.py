@@ -14,7 +14,7 @@ naming every action, so it renders each changed row once, from the database, as 
 
 With REDIS_URL set, settings use channels-redis (pub/sub) instead, whose per-channel queues have
 no bound, so nothing is dropped there either; `RedisPubSubLayer` adds to it the sending of many
-group messages in one round trip, from the sending thread.
+group messages in one round trip, from a publisher thread per process.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import _consistent_hash, decode_hosts
 from django.db import DatabaseError, connection
 from django.utils import timezone
+
+from realtime.publisher import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -258,9 +260,11 @@ def _prune(retention: float) -> None:
 
 
 class RedisPubSubLayer(RedisPubSubChannelLayer):
-    """channels-redis pub/sub, plus `publish_many`: the messages of one transaction published from
-    the calling thread in one pipelined round trip per Redis shard, with no hand-off to an event
-    loop (which cost a submit more CPU than the round trip itself).
+    """channels-redis pub/sub, plus `publish_many`: messages published in one pipelined round trip
+    per Redis shard from a plain thread, with no hand-off to an event loop (which cost a submit
+    more CPU than the round trip itself). `publish_soon` queues them for this process's publisher
+    thread (realtime.publisher), so a request never waits on Redis and what several requests queued
+    at once leaves in one round trip.
 
     It uses the layer's own group naming, shard choice and serializer (channels-redis 4.3, pinned),
     so the subscribers of every process receive exactly what `group_send` would have sent them.
@@ -272,6 +276,15 @@ class RedisPubSubLayer(RedisPubSubChannelLayer):
         self._prefix = kwargs.get("prefix", "asgi")
         self._clients: dict[int, redis.Redis] = {}
         self._clients_lock = threading.Lock()
+        # Through the class, so a test that replaces `publish_many` sees what the publisher sends.
+        self._publisher = Publisher(lambda sends: type(self).publish_many(self, sends))
+
+    def publish_soon(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        self._publisher.put(sends)
+
+    def publish_drain(self, timeout: float) -> bool:
+        """Wait until what was queued so far is published; False on timeout."""
+        return self._publisher.drain(timeout)
 
     def publish_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         by_shard: dict[int, list[tuple[str, bytes]]] = {}

@@ -1,9 +1,11 @@
 """On Redis, what one transaction broadcasts goes out after its commit in one pipelined round trip,
-and reaches every group's subscribers as separate sends would."""
+from the process's publisher thread, and reaches every group's subscribers as separate sends would."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 import uuid
 
 import pytest
@@ -11,8 +13,9 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 
-from realtime.broadcast import broadcasts_held, publish
+from realtime.broadcast import broadcasts_drain, broadcasts_held, publish
 from realtime.layers import RedisPubSubLayer
+from realtime.publisher import Publisher
 from tests.conftest import require
 
 
@@ -78,6 +81,7 @@ def test_it_sends_nothing_for_a_transaction_that_rolled_back(transactional_db, r
         raise RuntimeError
     with transaction.atomic():
         publish(["audit"], {"type": "audit.appended"})
+    assert broadcasts_drain()
     assert sent == [["audit"]], "the rolled-back change is not announced, nor carried into the next batch"
 
 
@@ -98,5 +102,73 @@ def test_it_holds_the_broadcasts_of_many_transactions_to_one_send_at_the_end(
             publish(["action.rolled-back"], {"type": "action.changed"})
             raise RuntimeError
         publish(["approvals"], {"type": "actions.changed"})
+        assert broadcasts_drain()
         assert sent == []
+    assert broadcasts_drain()
     assert sent == [["action.0", "action.1", "action.2", "approvals"]]
+
+
+def test_it_answers_without_waiting_for_redis_and_sends_what_queued_meanwhile_in_one_round_trip(
+    transactional_db, redis_layer, monkeypatch
+):
+    sent, first_send_started, redis_answers = [], threading.Event(), threading.Event()
+
+    def slow(self, sends):
+        sent.append([group for group, _ in sends])
+        first_send_started.set()
+        assert redis_answers.wait(5)
+
+    monkeypatch.setattr(RedisPubSubLayer, "publish_many", slow)
+    with transaction.atomic():
+        publish(["action.0"], {"type": "action.changed"})
+    assert first_send_started.wait(5)
+    started = time.monotonic()
+    for number in (1, 2, 3):  # committed while Redis has not answered the first send
+        with transaction.atomic():
+            publish([f"action.{number}"], {"type": "action.changed"})
+            publish(["approvals"], {"type": "action.changed"})
+    assert time.monotonic() - started < 1, "the commits did not wait for Redis"
+    assert not broadcasts_drain(timeout=0.1), "the first send is still waiting for Redis"
+    redis_answers.set()
+    assert broadcasts_drain()
+    assert sent == [["action.0"], ["action.1", "approvals", "action.2", "approvals", "action.3", "approvals"]]
+
+
+def test_it_logs_a_failed_send_and_goes_on_with_the_next(transactional_db, redis_layer, monkeypatch, caplog):
+    sent = []
+
+    def flaky(self, sends):
+        if not sent:
+            sent.append("failed")
+            raise ConnectionError("Redis is away")
+        sent.append([group for group, _ in sends])
+
+    monkeypatch.setattr(RedisPubSubLayer, "publish_many", flaky)
+    for group in ("approvals", "audit"):
+        with transaction.atomic():
+            publish([group], {"type": "action.changed"})
+        assert broadcasts_drain()
+    assert sent == ["failed", ["audit"]]
+    assert "broadcast of 1 messages (action.changed to approvals first) failed" in caplog.text
+
+
+def test_it_counts_and_logs_what_it_drops_while_the_layer_is_not_keeping_up(caplog):
+    sent, release = [], threading.Event()
+
+    def send(sends):
+        sent.append([group for group, _ in sends])
+        release.wait(5)
+
+    publisher = Publisher(send, limit=2)
+    publisher.put([("a", {"type": "t"})])
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    publisher.put([("b", {"type": "t"}), ("c", {"type": "t"})])  # waits: two of two
+    publisher.put([("d", {"type": "t"})])  # dropped
+    release.set()
+    assert publisher.drain(5)
+    publisher.put([("e", {"type": "t"})])
+    assert publisher.drain(5)
+    assert sent == [["a"], ["b", "c"], ["e"]]
+    assert "1 broadcasts dropped" in caplog.text
