@@ -49,6 +49,7 @@ from approvals.policy import classify
 from approvals.runtime import expiry_for, runtime_values
 from audit.chain import canonical_json
 from audit.services import SYSTEM_ACTOR, audit_append
+from lib.inserts import insert_new
 from lib.roles import is_reviewer
 from lib.urlnorm import normalize_url
 from lib.versions import versions_pinned
@@ -190,7 +191,7 @@ def action_create(
         # Reviewers are told through the row itself, unless a standing rule decides it first.
         action.notice_due = not rules
     with transaction.atomic():
-        action.save(force_insert=True)
+        insert_new(action)  # the ORM's save, less its compiling (a fifth of a submit's CPU)
         action.edit_list = []  # new, so never edited: showing it needs no query for its edits
         if held:
             action_assign(action=action)
