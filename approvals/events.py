@@ -36,13 +36,14 @@ def action_created(*, action_id: UUID | str, requester_id: int) -> None:
     publish([requester_group(requester_id)], message)
 
 
-def action_changed(*, action_id: UUID | str, status: str) -> None:
+def action_changed(*, action_id: UUID | str, status: str, new: bool = False) -> None:
     """Announce a change to an action. `sent` identifies this one broadcast, so a web process
-    renders it once for all its clients."""
+    renders it once for all its clients. A `new` action (in the transaction that created it) is
+    announced to the queues only: nothing can listen on its own group before its id is known."""
     message = {"type": "action.changed", "action_id": str(action_id), "status": status, "sent": time.time()}
     batch = _coalesced.get()
     if batch is None:
-        publish([APPROVALS_GROUP, action_group(action_id)], message)
+        publish([APPROVALS_GROUP] if new else [APPROVALS_GROUP, action_group(action_id)], message)
     elif str(action_id) not in batch:
         batch.append(str(action_id))
 

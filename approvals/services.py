@@ -225,7 +225,7 @@ def action_create(
         if rules and _decide_by_rule(action, rules, classification.level, now):
             return action
         if held:
-            events.action_changed(action_id=action.id, status=Status.PENDING)
+            events.action_changed(action_id=action.id, status=Status.PENDING, new=True)
             if rules:  # none of the rules that looked likely decided it after all
                 Action.objects.filter(id=action.id).update(notice_due=True)
                 action.notice_due = True
@@ -241,7 +241,7 @@ def action_create(
             action_id=action.id,
             data={"from": Status.PENDING, "to": Status.APPROVED, "by_policy": classification.level},
         )
-        events.action_changed(action_id=action.id, status=Status.APPROVED)
+        events.action_changed(action_id=action.id, status=Status.APPROVED, new=True)
     return action
 
 

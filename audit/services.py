@@ -81,14 +81,15 @@ def _append(*, actor: str, event: str, action_id: UUID | str | None, data: Any) 
 
 
 def _append_postgres(*, actor: str, event: str, action_id: str | None, data: Any, at: Any) -> AuditEntry:
-    prefix = body_prefix(at=at, actor=actor, event=event, action_id=action_id, data=data)
+    data_json = canonical_json(data)
+    prefix = body_prefix(at=at, actor=actor, event=event, action_id=action_id, data_json=data_json)
     params = {
         "prefix": prefix.encode(),
         "at": at,
         "actor": actor,
         "event": event,
         "action_id": action_id,
-        "data": canonical_json(data),
+        "data": data_json,
     }
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(_POSTGRES_APPEND, params)

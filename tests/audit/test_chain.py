@@ -145,3 +145,28 @@ def test_it_only_checkpoints_a_verified_chain(db):
     _chain(2)
     verdict = verify_chain()
     assert checkpoint_create(verdict).seq == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"b": 1, "a": [1.5, None, True], "é": 'naïve\u2028"quoted"\n'},
+        {"nested": {"z": {"y": [{"x": "🙂"}]}, "a": ""}, "n": 10**20},
+        ["not", "a", "dict"],
+    ],
+)
+@pytest.mark.parametrize("action_id", [None, "0b8f6c1e-6a4f-4d0e-9a59-2c1d3f4e5a6b"])
+def test_it_builds_the_hashed_prefix_as_the_whole_body_serialized_would(data, action_id):
+    from datetime import UTC, datetime
+
+    from audit.chain import body_prefix, canonical_json, format_time
+
+    at = datetime(2026, 12, 8, 3, 4, 5, 678901, tzinfo=UTC)
+    actor, event = 'alice "the" reviewer é', "action.created"
+    whole = canonical_json(
+        {"action_id": action_id, "actor": actor, "at": format_time(at), "data": data, "event": event, "seq": 42}
+    )
+    prefix = body_prefix(at=at, actor=actor, event=event, action_id=action_id, data=data)
+    assert prefix + "42}" == whole
+    assert body_prefix(at=at, actor=actor, event=event, action_id=action_id, data_json=canonical_json(data)) == prefix
