@@ -219,7 +219,8 @@ def create_action(request: HttpRequest, body: schemas.ActionIn):
     submitted = action_submit(
         user=request.user,
         idempotency_key=key,
-        request_hash=hashlib.sha256(canonical_json(body.dict()).encode()).hexdigest(),
+        # Only a request with a key is fingerprinted: without one there is nothing to compare it to.
+        request_hash=hashlib.sha256(canonical_json(body.dict()).encode()).hexdigest() if key is not None else "",
         action_type=body.action_type,
         parameters=body.parameters,
         skill_id=body.skill_id,
