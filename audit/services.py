@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -17,26 +17,39 @@ from audit import events
 from audit.chain import GENESIS_HASH, body_prefix, canonical_json, entry_hash
 from audit.models import AuditEntry, AuditHead, AuditVerification
 from audit.verify import verify_after
+from realtime.broadcast import written_in_transaction
 
 SYSTEM_ACTOR = "system"
 
 # One statement links the entry under the head row's lock, so the lock is held only from
 # here to COMMIT: the hash is finished in SQL from the prefix computed in Python.
-_POSTGRES_APPEND = """
-WITH head AS (
+_HEAD = """
+head AS (
     UPDATE audit_audithead
        SET prev_hash = hash,
            seq = seq + 1,
            hash = encode(
-               sha256(convert_to(hash, 'UTF8') || %(prefix)s || convert_to((seq + 1)::text || '}', 'UTF8')), 'hex'
+               sha256(convert_to(hash, 'UTF8') || {prefix} || convert_to((seq + 1)::text || '}}', 'UTF8')), 'hex'
            )
      WHERE id = 1
  RETURNING seq, hash, prev_hash
-)
+)"""
+_ENTRY = """
 INSERT INTO audit_auditentry (seq, at, actor, event, action_id, data, prev_hash, hash)
-SELECT seq, %(at)s, %(actor)s, %(event)s, %(action_id)s, %(data)s, prev_hash, hash FROM head
+SELECT head.seq, {at}, {actor}, {event}, {action_id}, {data}, head.prev_hash, head.hash FROM {source}
 RETURNING seq, prev_hash, hash
 """
+_POSTGRES_APPEND = (
+    "WITH"
+    + _HEAD.format(prefix="%(prefix)s")
+    + _ENTRY.format(
+        at="%(at)s", actor="%(actor)s", event="%(event)s", action_id="%(action_id)s", data="%(data)s", source="head"
+    )
+)
+_POSITIONAL = {"at": "%s", "actor": "%s", "event": "%s", "action_id": "%s", "data": "%s"}
+# A missing head row fails the whole statement (a NULL seq), rather than making the change alone.
+_HEAD_OR_NULLS = "(VALUES (1)) AS one (x) LEFT JOIN head ON true"
+_with_change: dict[tuple[str, bool], str] = {}
 
 
 def audit_append(*, actor: str, event: str, action_id: UUID | str | None = None, data: Any = None) -> AuditEntry:
@@ -53,11 +66,92 @@ def audit_append(*, actor: str, event: str, action_id: UUID | str | None = None,
     return entry
 
 
-def _append(*, actor: str, event: str, action_id: UUID | str | None, data: Any) -> AuditEntry:
+def audit_append_with(
+    *, change: tuple[str, list[Any]], actor: str, event: str, action_id: UUID | str | None = None, data: Any = None
+) -> AuditEntry:
+    """Make `change` (one INSERT, UPDATE or DELETE with `%s` placeholders, no RETURNING) and append
+    the entry that records it, in one SQL statement: both are written, or neither.
+
+    On PostgreSQL outside a transaction the statement commits by itself, so the write and its entry
+    cost one round trip (no BEGIN, no COMMIT) and the head is locked only while it runs; the entry's
+    broadcast follows it. Inside a transaction it joins it. On other databases, or where broadcasts
+    are written in the transaction (the database channel layer), the change and `audit_append` run
+    in one transaction.
+    """
+    change_sql, change_params = change
+    if connection.vendor != "postgresql" or (not connection.in_atomic_block and written_in_transaction()):
+        with transaction.atomic(savepoint=False):
+            with connection.cursor() as cursor:
+                cursor.execute(change_sql, change_params)
+            return audit_append(actor=actor, event=event, action_id=action_id, data=data)
+    data, at, action_id = _prepared(data, action_id)
+    data_json = canonical_json(data)
+    prefix = body_prefix(at=at, actor=actor, event=event, action_id=action_id, data_json=data_json)
+    alone = not connection.in_atomic_block
+    key = (change_sql, alone)
+    sql = _with_change.get(key)
+    if sql is None:
+        source = _HEAD_OR_NULLS if alone else "head"
+        sql = (
+            "WITH change AS ("
+            + change_sql
+            + "),"
+            + _HEAD.format(prefix="%s")
+            + _ENTRY.format(**_POSITIONAL, source=source)
+        )
+        _with_change[key] = sql
+    params = [*change_params, prefix.encode(), at, actor, event, action_id, data_json]
+    row = _execute_with_head(sql, params, alone=alone)
+    if row is None:  # in a transaction whose head row was missing: the change is made, its entry follows
+        entry = _append_postgres(actor=actor, event=event, action_id=action_id, data=data, at=at)
+    else:
+        seq, prev_hash, digest = row
+        entry = AuditEntry(
+            seq=seq, at=at, actor=actor, event=event, action_id=action_id, data=data, prev_hash=prev_hash, hash=digest
+        )
+    events.audit_appended(seq=entry.seq)  # alone: committed already, so sent at once
+    return entry
+
+
+def _execute_with_head(sql: str, params: list[Any], *, alone: bool) -> tuple[int, str, str] | None:
+    """Run a statement that appends; alone, a missing head row is made and the statement run again."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except IntegrityError:
+        if not alone or _head_exists():
+            raise
+    _head_create()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _head_exists() -> bool:
+    return AuditHead.objects.filter(id=1).exists()
+
+
+def _head_create() -> None:
+    """An emptied table (e.g. flushed between tests) lost its head row: start it again."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_audithead (id, seq, hash, prev_hash) VALUES (1, 0, %s, '') ON CONFLICT DO NOTHING",
+            [GENESIS_HASH],
+        )
+
+
+def _prepared(data: Any, action_id: UUID | str | None) -> tuple[Any, datetime, str | None]:
     # Round-trip through canonical JSON so what we hash is exactly what the database returns.
-    data = json.loads(canonical_json({} if data is None else data))
-    at = timezone.now()
-    action_id = str(action_id) if action_id else None
+    return (
+        json.loads(canonical_json({} if data is None else data)),
+        timezone.now(),
+        str(action_id) if action_id else None,
+    )
+
+
+def _append(*, actor: str, event: str, action_id: UUID | str | None, data: Any) -> AuditEntry:
+    data, at, action_id = _prepared(data, action_id)
     if connection.vendor == "postgresql":
         return _append_postgres(actor=actor, event=event, action_id=action_id, data=data, at=at)
     with transaction.atomic(savepoint=False):
@@ -94,11 +188,8 @@ def _append_postgres(*, actor: str, event: str, action_id: str | None, data: Any
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(_POSTGRES_APPEND, params)
         row = cursor.fetchone()
-        if row is None:  # an emptied table (e.g. flushed between tests) lost its head row
-            cursor.execute(
-                "INSERT INTO audit_audithead (id, seq, hash, prev_hash) VALUES (1, 0, %s, '') ON CONFLICT DO NOTHING",
-                [GENESIS_HASH],
-            )
+        if row is None:
+            _head_create()
             cursor.execute(_POSTGRES_APPEND, params)
             row = cursor.fetchone()
         seq, prev_hash, digest = row

@@ -8,10 +8,12 @@ zones come out as they would from `save()`.
 
 For models whose primary key is set in Python and that have no parent model and no receivers of
 `pre_save`/`post_save` (none is sent). A value that is a database expression (`db_default` with
-no Python default, `Now()`, ...) is handed to `save()` instead, which knows how to write it.
+no Python default, `Now()`, ...) is left to `save()`, which knows how to write it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import connections
 from django.db.models import Model, signals
@@ -19,19 +21,20 @@ from django.db.models import Model, signals
 _statements: dict[tuple[type[Model], str], str] = {}
 
 
-def insert_new(instance: Model, *, using: str = "default") -> None:
+def insert_statement(instance: Model, *, using: str = "default") -> tuple[str, list[Any]] | None:
+    """The INSERT that writes `instance` as a new row, and its parameters (`%s` placeholders); None
+    when a value is a database expression. Run it, then call `inserted(instance)`."""
     model = type(instance)
     meta = model._meta
     if meta.parents or instance.pk is None:
-        raise ValueError(f"{meta.label}: insert_new needs a model with no parent and a primary key set in Python")
+        raise ValueError(f"{meta.label}: a new row needs a model with no parent and a primary key set in Python")
     if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
-        raise ValueError(f"{meta.label} has save receivers, which insert_new would not call")
+        raise ValueError(f"{meta.label} has save receivers, which a plain INSERT would not call")
     connection = connections[using]
     fields = meta.concrete_fields
     values = [field.pre_save(instance, True) for field in fields]
     if any(hasattr(value, "resolve_expression") for value in values):
-        instance.save(force_insert=True, using=using)
-        return
+        return None
     key = (model, connection.vendor)
     sql = _statements.get(key)
     if sql is None:
@@ -42,8 +45,20 @@ def insert_new(instance: Model, *, using: str = "default") -> None:
             ", ".join(["%s"] * len(fields)),
         )
         _statements[key] = sql
-    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+
+
+def inserted(instance: Model, *, using: str = "default") -> None:
+    """Mark `instance` as saved, as `save()` does once its INSERT has run."""
     instance._state.adding = False
     instance._state.db = using
+
+
+def insert_new(instance: Model, *, using: str = "default") -> None:
+    statement = insert_statement(instance, using=using)
+    if statement is None:
+        instance.save(force_insert=True, using=using)
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute(*statement)
+    inserted(instance, using=using)

@@ -33,6 +33,13 @@ def session_group(session_key: str) -> str:
     return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
+def written_in_transaction() -> bool:
+    """Whether a broadcast is written in the caller's transaction (the database layer), rather than
+    sent after its commit: a change made outside any transaction then writes its broadcasts apart."""
+    layer = get_channel_layer()
+    return layer is not None and hasattr(type(layer), "group_send_in_transaction")
+
+
 def publish(groups: list[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
