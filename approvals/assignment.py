@@ -49,7 +49,9 @@ _routes: tuple[str, dict[tuple[str, str], tuple[Group, ...]]] = ("", {})
 _routes_lock = threading.Lock()
 
 
-def _route_groups(*, action_type: str, skill_id: str | None) -> tuple[Group, ...]:
+def review_groups(*, action_type: str, skill_id: str | None) -> tuple[Group, ...]:
+    """The groups a held action of this kind is assigned to; () for every reviewer. A group named in
+    the settings that does not exist yet is created, empty."""
     global _routes
     version = config_version()
     key = (action_type, skill_id or "")
@@ -79,10 +81,11 @@ def routes_forget() -> None:
         _routes = ("", {})
 
 
-def action_assign(*, action: Action) -> list[str]:
-    """Store the groups that review `action`, now. Runs in action_create's transaction, so a later
-    routing change never reassigns actions already waiting."""
-    groups = _route_groups(action_type=action.action_type, skill_id=action.skill_id)
+def action_assign(*, action: Action, groups: tuple[Group, ...] | None = None) -> list[str]:
+    """Store the groups that review `action` (`groups`, looked up if not given), now. Runs in
+    action_create's transaction, so a later routing change never reassigns actions already waiting."""
+    if groups is None:
+        groups = review_groups(action_type=action.action_type, skill_id=action.skill_id)
     if groups:
         # A new action has no groups yet: one insert, not the read-then-insert of `add`.
         through = Action.assigned_groups.through

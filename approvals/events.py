@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from uuid import UUID
 
 from lib.once import once_at_end
-from realtime.broadcast import broadcasts_held, publish
+from realtime.broadcast import broadcasts_held, publish, written_in_transaction
 
 APPROVALS_GROUP = "approvals"
 
@@ -28,6 +28,12 @@ def action_group(action_id: UUID | str) -> str:
 def requester_group(user_id: int) -> str:
     """The sockets of one requester's My requests pages: they hear of each new action of theirs."""
     return f"requester.{user_id}"
+
+
+def sent_after_commit() -> bool:
+    """Whether these events leave after the commit of the change they announce (Redis), so a change
+    made in one statement of its own may announce it after that statement."""
+    return not written_in_transaction()
 
 
 def action_created(*, action_id: UUID | str, requester_id: int) -> None:

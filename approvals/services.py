@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from approvals import events, signals
-from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review
+from approvals.assignment import NOT_ASSIGNED, action_assign, escalation_time, may_review, review_groups
 from approvals.authorship import EDITED_BY_YOU, editor_approval_refuse
 from approvals.callback_target import callback_clean
 from approvals.exceptions import (
@@ -48,8 +48,8 @@ from approvals.parameters import validate_parameters
 from approvals.policy import classify
 from approvals.runtime import expiry_for, runtime_values
 from audit.chain import canonical_json
-from audit.services import SYSTEM_ACTOR, audit_append
-from lib.inserts import insert_new
+from audit.services import SYSTEM_ACTOR, audit_append, audit_append_with
+from lib.inserts import insert_new, insert_statement, inserted
 from lib.roles import is_reviewer
 from lib.urlnorm import normalize_url
 from lib.versions import versions_pinned
@@ -190,11 +190,42 @@ def action_create(
         action.escalate_at = escalation_time(created_at=now, expires_at=action.expires_at)
         # Reviewers are told through the row itself, unless a standing rule decides it first.
         action.notice_due = not rules
+    created = {
+        "action_type": action_type,
+        "skill_id": skill_id,
+        "parameters": parameters,
+        "security_level": classification.level,
+        "reasons": classification.reasons,
+        "payload_hash": action.payload_hash,
+        **({"external_id": external_id} if external_id else {}),
+        # Where its decision will be told, as the callbacks' own entries name it: the origin
+        # only (a path may hold a token; the detail page shows the whole URL).
+        **({"callback_to": normalize_url(callback_url).origin} if callback_url else {}),
+    }
+    groups = review_groups(action_type=action_type, skill_id=skill_id) if held else ()
+    action.edit_list = []  # new, so never edited: showing it needs no query for its edits
+    if (
+        held
+        and not rules
+        and not groups
+        and not signals.action_held.has_listeners(Action)
+        and events.sent_after_commit()
+    ):
+        # The common held submit writes its row and its audit entry and nothing else: one statement.
+        statement = insert_statement(action)
+        if statement is not None:
+            audit_append_with(
+                change=statement, actor=user.get_username(), event="action.created", action_id=action.id, data=created
+            )
+            inserted(action)
+            action.assigned_group_list = []
+            events.action_created(action_id=action.id, requester_id=user.pk)
+            events.action_changed(action_id=action.id, status=Status.PENDING, new=True)
+            return action
     with transaction.atomic():
         insert_new(action)  # what save() writes, without compiling its INSERT on every submit
-        action.edit_list = []  # new, so never edited: showing it needs no query for its edits
         if held:
-            action_assign(action=action)
+            action_assign(action=action, groups=groups)
         if not rules:
             # The rows and tasks first, the audit chain last: its head stays locked only from the
             # appends to the commit, which is what every submit waits for.
@@ -204,23 +235,7 @@ def action_create(
                 _approval_by_policy(action, classification.level, now)
                 _announce_settled(action, DECIDED)
                 _announce_approved(action)
-        audit_append(
-            actor=user.get_username(),
-            event="action.created",
-            action_id=action.id,
-            data={
-                "action_type": action_type,
-                "skill_id": skill_id,
-                "parameters": parameters,
-                "security_level": classification.level,
-                "reasons": classification.reasons,
-                "payload_hash": action.payload_hash,
-                **({"external_id": external_id} if external_id else {}),
-                # Where its decision will be told, as the callbacks' own entries name it: the origin
-                # only (a path may hold a token; the detail page shows the whole URL).
-                **({"callback_to": normalize_url(callback_url).origin} if callback_url else {}),
-            },
-        )
+        audit_append(actor=user.get_username(), event="action.created", action_id=action.id, data=created)
         events.action_created(action_id=action.id, requester_id=user.pk)
         if rules and _decide_by_rule(action, rules, classification.level, now):
             return action
