@@ -66,7 +66,7 @@ def review_groups(*, action_type: str, skill_id: str | None) -> tuple[Group, ...
     # the action until an administrator adds members, rather than every reviewer seeing it.
     found = [Group.objects.get_or_create(name=name) for name in names]
     groups = tuple(group for group, _ in found)
-    # A group created here exists only once this transaction commits: not kept until it is read back.
+    # A group created here inside a transaction exists only once it commits: not kept until read back.
     if not any(created for _, created in found):
         with _routes_lock:
             if _routes[0] == version:

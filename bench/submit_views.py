@@ -2,6 +2,8 @@
 
 - insert floor: what durability costs at the least, a Django view that writes the action row and
   its chained audit row (the chain head row locked) in one commit, and answers the new id;
+- statement floor: the same two rows written as a held submit writes them, in one statement that
+  commits by itself (audit_append_with), with none of a submit's checks;
 - in-memory submit: the same checks as a submit (token, validation, classification, payload hash)
   with the action kept in a dict of the process, nothing written anywhere.
 """
@@ -24,7 +26,8 @@ from approvals.parameters import validate_parameters
 from approvals.policy import classify
 from approvals.services import payload_hash
 from audit.chain import body_prefix, canonical_json
-from audit.services import _POSTGRES_APPEND
+from audit.services import _POSTGRES_APPEND, audit_append_with
+from lib.inserts import insert_statement
 
 _memory: dict[str, dict] = {}
 _token_users: dict[str, int] = {}
@@ -38,14 +41,10 @@ def _body(request: HttpRequest) -> dict | None:
         return None
 
 
-@csrf_exempt
-@require_POST
-def insert_floor(request: HttpRequest) -> JsonResponse:
-    body = _body(request)
-    if body is None:
-        return JsonResponse({"detail": "a JSON body is needed"}, status=400)
+def _held(body: dict) -> Action:
     now = timezone.now()
-    action = Action(
+    return Action(
+        id=uuid.uuid4(),
         action_type=body["action_type"],
         parameters=body["parameters"],
         payload_hash="0" * 64,
@@ -57,6 +56,16 @@ def insert_floor(request: HttpRequest) -> JsonResponse:
         created_at=now,
         expires_at=now + timedelta(days=1),
     )
+
+
+@csrf_exempt
+@require_POST
+def insert_floor(request: HttpRequest) -> JsonResponse:
+    body = _body(request)
+    if body is None:
+        return JsonResponse({"detail": "a JSON body is needed"}, status=400)
+    action = _held(body)
+    now = action.created_at
     data = json.loads(canonical_json({"action_type": action.action_type, "parameters": action.parameters}))
     with transaction.atomic():
         action.save(force_insert=True)
@@ -74,6 +83,23 @@ def insert_floor(request: HttpRequest) -> JsonResponse:
                     "data": canonical_json(data),
                 },
             )
+    return JsonResponse({"id": str(action.id)}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def statement_floor(request: HttpRequest) -> JsonResponse:
+    body = _body(request)
+    if body is None:
+        return JsonResponse({"detail": "a JSON body is needed"}, status=400)
+    action = _held(body)
+    audit_append_with(
+        change=insert_statement(action),
+        actor="alice",
+        event="action.created",
+        action_id=action.id,
+        data={"action_type": action.action_type, "parameters": action.parameters},
+    )
     return JsonResponse({"id": str(action.id)}, status=201)
 
 
