@@ -106,9 +106,7 @@ def test_it_decides_an_action_in_one_durable_commit(alice, bob, api_as, commits)
     ],
     ids=["held", "approved by policy"],
 )
-def test_it_submits_with_one_read_of_the_version_tokens_and_no_row_it_can_do_without(
-    alice, api_as, spec, statements
-):
+def test_it_submits_with_one_read_of_the_version_tokens_and_no_row_it_can_do_without(alice, api_as, spec, statements):
     require(
         connection.vendor == "postgresql"
         and settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("RedisPubSubLayer"),
