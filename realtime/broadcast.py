@@ -3,7 +3,8 @@
 
 Payloads carry ids and JSON primitives; consumers re-read the database to render. On the database
 channel layer the message is written in the caller's transaction (it commits or rolls back with
-the change); on any other layer it is sent by `transaction.on_commit`.
+the change); on any other layer it is sent by `transaction.on_commit` (on Redis: queued for the
+process's publisher thread, so it may leave just after the HTTP answer).
 """
 
 from __future__ import annotations
@@ -123,10 +124,10 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
 
 
 def _send(layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
-    if hasattr(layer, "publish_soon"):  # Redis: queued for the publisher thread, never waited for
-        layer.publish_soon(sends)
-        return
     try:
+        if hasattr(layer, "publish_soon"):  # Redis: queued for the publisher thread, never waited for
+            layer.publish_soon(sends)
+            return
 
         async def send() -> None:
             for group, message in sends:

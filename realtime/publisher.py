@@ -3,7 +3,8 @@ so a request never waits on Redis, and what queued while that thread was sending
 in its next round trip.
 
 Order is kept: one thread sends everything in the order it was queued, so one transaction's
-messages, and the transactions of one process, reach subscribers in commit order. A failed send is
+messages stay in order, and so do those of transactions queued one after the other (threads that
+commit at the same moment queue in either order, as they did when each sent its own). A failed send is
 logged and dropped (live pages re-read the database on their next message or reconnect); while
 the transport is down at most `limit` messages wait, and what is dropped beyond that is counted and
 logged once the next send is tried. A thread idle for `IDLE_EXIT` seconds ends (the next message
@@ -51,9 +52,10 @@ class Publisher:
     def put(self, sends: list[Send]) -> None:
         """Queue `sends` to go out in order, in one round trip with whatever else is waiting."""
         with self._work:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="broadcast-publisher", daemon=True)
-                self._thread.start()
+            if self._thread is None or not self._thread.is_alive():
+                thread = threading.Thread(target=self._run, name="broadcast-publisher", daemon=True)
+                thread.start()  # may raise (no thread left to start): then the next put tries again
+                self._thread = thread
             if len(self._queued) >= self._limit:
                 self._dropped += len(sends)
                 return
@@ -66,10 +68,18 @@ class Publisher:
             return self._idle.wait_for(lambda: not self._queued and not self._sending, timeout)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            with self._work:
+                if self._thread is threading.current_thread():  # it died: the next put starts another
+                    self._thread = None
+
+    def _loop(self) -> None:
         while True:
             with self._work:
                 if not self._queued and not self._work.wait_for(lambda: self._queued, IDLE_EXIT):
-                    self._thread = None
+                    self._thread = None  # under the lock: a put from now on starts another
                     return
                 batch, self._queued = self._queued[: self._batch], self._queued[self._batch :]
                 self._sending = True

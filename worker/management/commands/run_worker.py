@@ -25,6 +25,7 @@ from approvals.idempotency import idempotency_keys_prune
 from approvals.models import Action, Status
 from audit.services import audit_full_pass_step
 from notifications.tasks import held_notices_send
+from realtime.broadcast import broadcasts_drain
 from skills.runner import sandbox_prepare, sandbox_shutdown
 from worker.maintenance import TASK_PATH, prune_finished_tasks, run_maintenance
 from worker.models import WorkerHeartbeat
@@ -102,6 +103,7 @@ class ActionWorker(Worker):
             )
             logger.warning("grace period over: released action %s", self.current_action_id)
         sandbox_shutdown()
+        broadcasts_drain(timeout=1.0)  # os._exit skips the publisher's own drain at exit
         os._exit(1)
 
     def maintain(self) -> None:
