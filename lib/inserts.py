@@ -6,9 +6,11 @@ submit's CPU than the statement's round trip. The values written are the ORM's o
 field's `pre_save(add=True)` then `get_db_prep_save`, so defaults, `auto_now_add`, JSON and time
 zones come out as they would from `save()`.
 
-For models whose primary key is set in Python and that have no parent model and no receivers of
-`pre_save`/`post_save` (none is sent). A value that is a database expression (`db_default` with
-no Python default, `Now()`, ...) is left to `save()`, which knows how to write it.
+It applies to a model whose primary key is set in Python, with no parent model, no generated
+column and no receiver of `pre_save`/`post_save` (it sends none), and to values that are not
+database expressions (`db_default` with no Python default, `Now()`, ...); anything else is left
+to `save()`, which knows how to write it. Unlike `save()` it does not check that related objects
+were saved first: an unsaved one is refused by the database's foreign key instead.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ _statements: dict[tuple[type[Model], str], str] = {}
 
 def insert_statement(instance: Model, *, using: str = "default") -> tuple[str, list[Any]] | None:
     """The INSERT that writes `instance` as a new row, and its parameters (`%s` placeholders); None
-    when a value is a database expression. Run it, then call `inserted(instance)`."""
+    when only `save()` writes it as it should. Run it, then call `inserted(instance)`."""
     model = type(instance)
     meta = model._meta
-    if meta.parents or instance.pk is None:
-        raise ValueError(f"{meta.label}: a new row needs a model with no parent and a primary key set in Python")
-    if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
-        raise ValueError(f"{meta.label} has save receivers, which a plain INSERT would not call")
+    if (
+        meta.parents
+        or instance.pk is None
+        or any(field.generated for field in meta.concrete_fields)
+        or signals.pre_save.has_listeners(model)
+        or signals.post_save.has_listeners(model)
+    ):
+        return None  # a parent's row, a key the database makes, a generated column, receivers to call
     connection = connections[using]
     fields = meta.concrete_fields
     values = [field.pre_save(instance, True) for field in fields]
