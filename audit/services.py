@@ -69,16 +69,20 @@ def audit_append(*, actor: str, event: str, action_id: UUID | str | None = None,
 def audit_append_with(
     *, change: tuple[str, list[Any]], actor: str, event: str, action_id: UUID | str | None = None, data: Any = None
 ) -> AuditEntry:
-    """Make `change` (one INSERT, UPDATE or DELETE with `%s` placeholders, no RETURNING) and append
-    the entry that records it, in one SQL statement: both are written, or neither.
+    """Insert a row (`change`: one INSERT with `%s` placeholders and no RETURNING, as
+    lib.inserts.insert_statement gives it) and append the entry that records it, in one SQL
+    statement: both are written, or neither. (An INSERT only: an UPDATE or DELETE that matched no
+    row would still be recorded.)
 
     On PostgreSQL outside a transaction the statement commits by itself, so the write and its entry
     cost one round trip (no BEGIN, no COMMIT) and the head is locked only while it runs; the entry's
-    broadcast follows it. Inside a transaction it joins it. On other databases, or where broadcasts
-    are written in the transaction (the database channel layer), the change and `audit_append` run
-    in one transaction.
+    broadcast follows it. Inside a transaction the statement joins it. On other databases, and
+    outside a transaction where broadcasts are written in one (the database channel layer), the
+    insert and `audit_append` run in one transaction.
     """
     change_sql, change_params = change
+    if not change_sql.lstrip().upper().startswith("INSERT "):
+        raise ValueError("audit_append_with records an INSERT")
     if connection.vendor != "postgresql" or (not connection.in_atomic_block and written_in_transaction()):
         with transaction.atomic(savepoint=False):
             with connection.cursor() as cursor:

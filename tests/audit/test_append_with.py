@@ -16,6 +16,7 @@ from audit.models import AuditEntry, AuditHead
 from audit.services import audit_append, audit_append_with
 from audit.verify import verify_chain
 from lib.inserts import insert_statement
+from realtime.broadcast import written_in_transaction
 from tests.factories import make_user
 
 
@@ -35,6 +36,10 @@ def _new_action(user, action_id=None) -> Action:
     )
 
 
+def _one_statement() -> bool:
+    return connection.vendor == "postgresql" and not written_in_transaction()
+
+
 def _record(action: Action):
     return audit_append_with(
         change=insert_statement(action), actor="alice", event="action.created", action_id=action.id, data={"é": 1}
@@ -47,7 +52,7 @@ def test_it_writes_the_change_and_its_entry_in_one_statement_that_commits_alone(
     action = _new_action(alice)
     with CaptureQueriesContext(connection) as queries:
         entry = _record(action)
-    if connection.vendor == "postgresql":  # elsewhere: the change, then audit_append, in one transaction
+    if _one_statement():  # elsewhere: the insert, then audit_append, in one transaction
         assert [query["sql"].split()[:3] for query in queries.captured_queries] == [["WITH", "change", "AS"]]
     assert Action.objects.filter(id=action.id).exists()
     stored = AuditEntry.objects.get(seq=entry.seq)
@@ -100,7 +105,7 @@ def test_it_makes_no_change_alone_while_the_head_row_is_missing(transactional_db
     from audit import services
     from tests.conftest import require
 
-    require(connection.vendor == "postgresql", "the head row is made again in SQL on PostgreSQL only")
+    require(_one_statement(), "one statement alone: PostgreSQL with broadcasts sent after commit")
 
     class HeadNotMade(Exception):
         pass
@@ -113,3 +118,9 @@ def test_it_makes_no_change_alone_while_the_head_row_is_missing(transactional_db
     with pytest.raises(HeadNotMade):
         _record(_new_action(make_user("alice")))
     assert not Action.objects.exists(), "the change did not commit without its entry"
+
+
+def test_it_records_an_insert_only(db):
+    with pytest.raises(ValueError, match="an INSERT"):
+        audit_append_with(change=("DELETE FROM approvals_action", []), actor="alice", event="action.deleted")
+    assert not AuditEntry.objects.exists()
