@@ -82,8 +82,9 @@ def routes_forget() -> None:
 
 
 def action_assign(*, action: Action, groups: tuple[Group, ...] | None = None) -> list[str]:
-    """Store the groups that review `action` (`groups`, looked up if not given), now. Runs in
-    action_create's transaction, so a later routing change never reassigns actions already waiting."""
+    """Store the groups that review `action` (`groups`, looked up if not given), now. The rows are
+    written in action_create's transaction, so a later routing change never reassigns actions
+    already waiting."""
     if groups is None:
         groups = review_groups(action_type=action.action_type, skill_id=action.skill_id)
     if groups:

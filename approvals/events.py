@@ -1,7 +1,8 @@
 """Outbound events about actions: the action groups and payload shapes live here only.
 
-Services call these from inside the transaction that made the change; realtime.broadcast writes
-them in that transaction or sends them on commit.
+Services call these from inside the transaction that made the change (realtime.broadcast writes
+them in that transaction or sends them on commit), or just after a change that was one statement
+committed by itself, where they are sent after commit anyway (`sent_after_commit`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def requester_group(user_id: int) -> str:
     return f"requester.{user_id}"
 
 
+@contextlib.contextmanager
+def announced_together() -> Iterator[None]:
+    """Everything announced inside leaves in one send at the end (a change committed by itself
+    announces its entry, its requester's pages and the queues at once, not one send each)."""
+    with broadcasts_held():
+        yield
+
+
 def sent_after_commit() -> bool:
     """Whether these events leave after the commit of the change they announce (Redis), so a change
     made in one statement of its own may announce it after that statement."""
@@ -44,8 +53,8 @@ def action_created(*, action_id: UUID | str, requester_id: int) -> None:
 
 def action_changed(*, action_id: UUID | str, status: str, new: bool = False) -> None:
     """Announce a change to an action. `sent` identifies this one broadcast, so a web process
-    renders it once for all its clients. A `new` action (in the transaction that created it) is
-    announced to the queues only: nothing can listen on its own group before its id is known."""
+    renders it once for all its clients. A `new` action (announced as it is created) goes to the
+    queues only: nothing can listen on its own group before its id is known."""
     message = {"type": "action.changed", "action_id": str(action_id), "status": status, "sent": time.time()}
     batch = _coalesced.get()
     if batch is None:

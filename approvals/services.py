@@ -211,16 +211,23 @@ def action_create(
         and not signals.action_held.has_listeners(Action)
         and events.sent_after_commit()
     ):
-        # The common held submit writes its row and its audit entry and nothing else: one statement.
+        # The common held submit writes its row and its audit entry and nothing else: one statement,
+        # which outside a transaction commits by itself (unlike the transaction below, it takes no
+        # savepoint inside one: a caller that goes on after an error rolls its transaction back).
         statement = insert_statement(action)
         if statement is not None:
-            audit_append_with(
-                change=statement, actor=user.get_username(), event="action.created", action_id=action.id, data=created
-            )
-            inserted(action)
-            action.assigned_group_list = []
-            events.action_created(action_id=action.id, requester_id=user.pk)
-            events.action_changed(action_id=action.id, status=Status.PENDING, new=True)
+            with events.announced_together():
+                audit_append_with(
+                    change=statement,
+                    actor=user.get_username(),
+                    event="action.created",
+                    action_id=action.id,
+                    data=created,
+                )
+                inserted(action)
+                action.assigned_group_list = []
+                events.action_created(action_id=action.id, requester_id=user.pk)
+                events.action_changed(action_id=action.id, status=Status.PENDING, new=True)
             return action
     with transaction.atomic():
         insert_new(action)  # what save() writes, without compiling its INSERT on every submit

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from approvals import signals
+from approvals.models import Action
 from tests.conftest import require
 from tests.factories import HIGH_ACTION, MEDIUM_ACTION
 
@@ -124,3 +126,61 @@ def test_it_submits_with_one_read_of_the_version_tokens_and_no_row_it_can_do_wit
     if spec is HIGH_ACTION:  # (one approved by policy reads its approval back to answer)
         reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
         assert reads == version_reads, "a held submit reads nothing but the version tokens"
+
+
+def _held_submit(client) -> tuple[dict, dict, list[list[str]]]:
+    """A held submit through the API: the row, its audit entry and the groups each send reached."""
+    from audit.models import AuditEntry
+    from realtime.broadcast import broadcasts_drain
+    from realtime.layers import RedisPubSubLayer
+
+    assert broadcasts_drain(), "what earlier requests sent has left"
+    sent: list[list[str]] = []
+    original = RedisPubSubLayer.publish_many
+
+    def record(self, sends):
+        sent.append([group.split(".")[0] for group, _ in sends])
+        original(self, sends)
+
+    RedisPubSubLayer.publish_many = record
+    try:
+        answer = client.post("/actions", {**HIGH_ACTION, "external_id": "tool-7"}).json()
+        assert broadcasts_drain()
+    finally:
+        RedisPubSubLayer.publish_many = original
+    row = Action.objects.filter(id=answer["id"]).values().get()
+    entry = AuditEntry.objects.get(action_id=answer["id"])
+    for moment in ("id", "created_at", "expires_at", "escalate_at"):
+        row.pop(moment)
+    return row, {"actor": entry.actor, "event": entry.event, "data": entry.data}, sent
+
+
+def test_it_writes_a_held_action_in_one_statement_as_the_transaction_would(alice, api_as, transactional_db):
+    require(
+        connection.vendor == "postgresql"
+        and settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("RedisPubSubLayer"),
+        "the one statement is PostgreSQL's, with broadcasts sent after commit",
+    )
+    client = api_as(alice)
+    assert client.post("/actions", HIGH_ACTION).status_code == 201  # the token's first use is recorded once
+    with CaptureQueriesContext(connection) as one_statement:
+        row, entry, sent = _held_submit(client)
+    assert [query["sql"].split()[0] for query in one_statement.captured_queries if _writes(query["sql"])] == ["WITH"]
+
+    def listening(**kwargs):  # a receiver of action_held: the submit takes the transaction again
+        pass
+
+    signals.action_held.connect(listening)
+    try:
+        with CaptureQueriesContext(connection) as transaction:
+            row_then, entry_then, sent_then = _held_submit(client)
+    finally:
+        signals.action_held.disconnect(listening)
+    assert [query["sql"].split()[0] for query in transaction.captured_queries if _writes(query["sql"])] == [
+        "INSERT",
+        "WITH",
+    ]
+    assert row == row_then
+    assert entry == entry_then
+    assert sent == [["audit", "requester", "approvals"]], "one round trip for all it announces"
+    assert sorted(sent_then[0]) == sorted(sent[0])
