@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import connection, connections
 
 THREADS = 4
 
@@ -46,3 +47,20 @@ def _drop_broken_or_old_connection() -> None:
     if connection.settings_dict.get("CONN_MAX_AGE") == 0:
         connection.close_at = None  # never obsolete; Django still drops it when it is unusable
     connection.close_if_unusable_or_obsolete()
+
+
+def db_threads_close(timeout: float = 5.0) -> None:
+    """Close the connections the shared threads keep (a test run, before its database is dropped).
+
+    One call per thread: the calls wait for each other, so the pool runs each on a thread of its own.
+    """
+    barrier = threading.Barrier(THREADS, timeout=timeout)
+
+    def close() -> None:
+        try:
+            barrier.wait()
+        finally:
+            connections.close_all()
+
+    for future in [_executor.submit(close) for _ in range(THREADS)]:
+        future.result(timeout=timeout + 1)

@@ -62,6 +62,15 @@ def _append_only_audit(request: pytest.FixtureRequest):
         triggers.uninstall(connection)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The test database, and before it is dropped the connections async views' shared threads keep."""
+    yield
+    from lib.asyncdb import db_threads_close
+
+    db_threads_close()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters live in the cache, and the budget slices this process took beside it;
