@@ -37,7 +37,11 @@ def session_group(session_key: str) -> str:
 def written_in_transaction() -> bool:
     """Whether a broadcast is written in the caller's transaction (the database layer), rather than
     sent after its commit: a change made outside any transaction then writes its broadcasts apart."""
-    layer = get_channel_layer()
+    return _writes_in_transaction(get_channel_layer())
+
+
+def _writes_in_transaction(layer: Any) -> bool:
+    # A class lookup: some layers proxy attributes per event loop.
     return layer is not None and hasattr(type(layer), "group_send_in_transaction")
 
 
@@ -45,7 +49,7 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    if hasattr(type(layer), "group_send_in_transaction"):  # class lookup: some layers proxy attributes per loop
+    if _writes_in_transaction(layer):
         layer.group_send_in_transaction(groups, message)
         return
     sends = [(group, message) for group in groups]
