@@ -120,13 +120,15 @@ def audit_append_with(
 def _execute_with_head(sql: str, params: list[Any], *, alone: bool) -> tuple[int, str, str] | None:
     """Run a statement that appends; alone, a missing head row is made and the statement run again."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
+        return _fetch_one(sql, params)
     except IntegrityError:
         if not alone or _head_exists():
             raise
     _head_create()
+    return _fetch_one(sql, params)
+
+
+def _fetch_one(sql: str, params: Any) -> Any:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
@@ -189,13 +191,11 @@ def _append_postgres(*, actor: str, event: str, action_id: str | None, data: Any
         "action_id": action_id,
         "data": data_json,
     }
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_POSTGRES_APPEND, params)
-        row = cursor.fetchone()
+    with transaction.atomic(savepoint=False):
+        row = _fetch_one(_POSTGRES_APPEND, params)
         if row is None:
             _head_create()
-            cursor.execute(_POSTGRES_APPEND, params)
-            row = cursor.fetchone()
+            row = _fetch_one(_POSTGRES_APPEND, params)
         seq, prev_hash, digest = row
     return AuditEntry(
         seq=seq, at=at, actor=actor, event=event, action_id=action_id, data=data, prev_hash=prev_hash, hash=digest
